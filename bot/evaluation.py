@@ -1,0 +1,164 @@
+"""``calfcoach eval``: measure answers, retrieval, scope and triage on eval sets.
+
+Eval folders hold JSONL files in the format of ``../shared/eval/README.md``:
+``questions.jsonl`` (``{"q", "any"|"all"}``), ``out_of_scope.jsonl`` and
+``red_flags.jsonl`` (``{"q"}``). ``not_red_flags.jsonl`` (ordinary complaints, with
+``any`` phrases) counts as in-scope questions and measures red-flag false alarms.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel, model_validator
+
+from bot.qa.models import Answer
+from bot.qa.service import QAService
+
+
+class EvalItem(BaseModel):
+    q: str
+    any: list[str] | None = None
+    all: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> EvalItem:
+        if self.any is not None and self.all is not None:
+            raise ValueError("give either 'any' or 'all', not both")
+        return self
+
+    def matches(self, text: str) -> bool:
+        text = text.lower()
+        if self.all:
+            return all(p.lower() in text for p in self.all)
+        return any(p.lower() in text for p in self.any or [])
+
+
+@dataclass
+class EvalSet:
+    name: str
+    questions: list[EvalItem] = field(default_factory=list)
+    out_of_scope: list[EvalItem] = field(default_factory=list)
+    red_flags: list[EvalItem] = field(default_factory=list)
+    not_red_flags: list[EvalItem] = field(default_factory=list)
+
+
+def _read_jsonl(path: Path) -> list[EvalItem]:
+    if not path.exists():
+        return []
+    items = []
+    for n, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                items.append(EvalItem.model_validate_json(line))
+            except ValueError as exc:
+                raise ValueError(f"{path}:{n}: {exc}") from exc
+    return items
+
+
+def load_eval_set(directory: Path) -> EvalSet:
+    return EvalSet(
+        name=str(directory),
+        questions=_read_jsonl(directory / "questions.jsonl"),
+        out_of_scope=_read_jsonl(directory / "out_of_scope.jsonl"),
+        red_flags=_read_jsonl(directory / "red_flags.jsonl"),
+        not_red_flags=_read_jsonl(directory / "not_red_flags.jsonl"),
+    )
+
+
+class Metrics(BaseModel):
+    """The figures the issue asks for; rates are 0..1."""
+
+    questions: int
+    hit_at_1: float
+    hit_at_3: float
+    mrr: float
+    out_of_scope: int
+    out_of_scope_rejection: float
+    in_scope_false_rejection: float
+    red_flags: int
+    red_flag_recall: float
+    red_flag_false_alarms: float
+    misses: list[str] = []
+
+
+def _rank(item: EvalItem, answer: Answer) -> int | None:
+    for rank, passage in enumerate(answer.passages, 1):
+        if item.matches(f"{passage.section} {passage.text}"):
+            return rank
+    return None
+
+
+def _rate(hits: int, total: int) -> float:
+    return round(hits / total, 4) if total else 1.0
+
+
+def evaluate(service: QAService, sets: Iterable[EvalSet]) -> Metrics:
+    """Run every eval question through the service (batched) and compute the metrics."""
+    scored: list[EvalItem] = []
+    oos: list[EvalItem] = []
+    red: list[EvalItem] = []
+    for eval_set in sets:
+        scored += eval_set.questions + [i for i in eval_set.not_red_flags if i.any or i.all]
+        oos += eval_set.out_of_scope
+        red += eval_set.red_flags
+    answers = service.answer_many([i.q for i in scored])
+    hit1 = hit3 = 0
+    reciprocal = 0.0
+    rejected = 0
+    false_alarms = 0
+    misses: list[str] = []
+    for item, answer in zip(scored, answers, strict=True):
+        rank = _rank(item, answer)
+        if answer.red_flag:
+            false_alarms += 1
+        if not answer.in_scope:
+            rejected += 1
+        if answer.in_scope and not answer.red_flag and item.matches(answer.answer):
+            hit1 += 1
+        else:
+            misses.append(f"{item.q!r} -> {answer.kind}: {answer.answer[:90]!r}")
+        if rank is not None:
+            hit3 += rank <= 3
+            reciprocal += 1 / rank
+    oos_answers = service.answer_many([i.q for i in oos])
+    red_answers = service.answer_many([i.q for i in red])
+    misses += [f"OUT-OF-SCOPE ACCEPTED {a.question!r}" for a in oos_answers if a.in_scope]
+    misses += [f"RED FLAG MISSED {a.question!r}" for a in red_answers if not a.red_flag]
+    return Metrics(
+        questions=len(scored),
+        hit_at_1=_rate(hit1, len(scored)),
+        hit_at_3=_rate(hit3, len(scored)),
+        mrr=_rate(int(reciprocal * 10000), len(scored) * 10000),
+        out_of_scope=len(oos),
+        out_of_scope_rejection=_rate(sum(not a.in_scope for a in oos_answers), len(oos)),
+        in_scope_false_rejection=_rate(rejected, len(scored)),
+        red_flags=len(red),
+        red_flag_recall=_rate(sum(a.red_flag for a in red_answers), len(red)),
+        red_flag_false_alarms=_rate(false_alarms, len(scored)),
+        misses=misses,
+    )
+
+
+def format_report(rows: list[tuple[str, Metrics]]) -> str:
+    """A plain table, one row per eval set plus the combined row."""
+    header = (
+        f"{'set':<28} {'n':>4} {'hit@1':>6} {'hit@3':>6} {'MRR':>6} "
+        f"{'oos':>4} {'oos-rej':>7} {'false-rej':>9} {'red':>4} {'red-rec':>7} {'false-red':>9}"
+    )
+    lines = [header, "-" * len(header)]
+    for name, m in rows:
+        lines.append(
+            f"{name[-28:]:<28} {m.questions:>4} {m.hit_at_1:>6.3f} {m.hit_at_3:>6.3f} "
+            f"{m.mrr:>6.3f} {m.out_of_scope:>4} {m.out_of_scope_rejection:>7.3f} "
+            f"{m.in_scope_false_rejection:>9.3f} {m.red_flags:>4} {m.red_flag_recall:>7.3f} "
+            f"{m.red_flag_false_alarms:>9.3f}"
+        )
+    return "\n".join(lines)
+
+
+def dump_json(rows: list[tuple[str, Metrics]]) -> str:
+    return json.dumps({name: m.model_dump() for name, m in rows}, indent=2)

@@ -1,0 +1,1 @@
+"""Question answering over the guide: triage, retrieval, scope check, answer composition."""

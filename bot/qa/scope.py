@@ -1,0 +1,46 @@
+"""Is a question about what the guide covers? Decline the rest politely.
+
+Two signals: the best dense similarity between the question and any view of the guide,
+and whether the question uses lower-leg vocabulary. A question with lower-leg words needs
+only a modest similarity; one without (e.g. "a good squat program?") must match the
+guide closely, because the guide mentions squats only in passing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from index.retrieval import Retrieval
+
+DOMAIN_TERMS = re.compile(
+    r"\b(?:calf|calves|calfs|calve|ankles?|achill\w*|heels?|foot|feet|toes?|tip ?toes?|tiptoes?|"
+    r"shins?|soleus|gastroc\w*|plantar\w*|dorsiflex\w*|peroneal?s?|peroneus|fibular\w*|"
+    r"tibialis|tib post|hallucis|digitorum|flexor|malleolus|calcaneus|talus|talocrural|subtalar|"
+    r"arch(?:es)?|sprain\w*|tendon\w*|tendin\w*|fasci\w*|evers\w*|invers\w*|valgus|supinat\w*|"
+    r"pronat\w*|lower legs?|wobble board|tennis leg|eccentric\w*|triceps surae|single-leg|"
+    r"heel raises?|calf raises?)\b"
+)
+
+
+@dataclass(frozen=True)
+class ScopeThresholds:
+    """Cosine floors, tuned with ``calfcoach eval`` on in-scope and off-topic questions."""
+
+    with_domain_terms: float = 0.30
+    without_domain_terms: float = 0.58
+
+
+def has_domain_terms(question: str) -> bool:
+    return bool(DOMAIN_TERMS.search(question.lower()))
+
+
+def in_scope(retrieval: Retrieval, thresholds: ScopeThresholds | None = None) -> bool:
+    """True when the guide can answer the question."""
+    thresholds = thresholds or ScopeThresholds()
+    floor = (
+        thresholds.with_domain_terms
+        if has_domain_terms(retrieval.question)
+        else thresholds.without_domain_terms
+    )
+    return retrieval.best_dense >= floor

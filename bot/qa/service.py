@@ -1,0 +1,146 @@
+"""The question-answering service: validate, triage, retrieve, check scope, compose.
+
+Transport-independent: the CLI, the terminal chat, the dialog engine and the Telegram
+adapter all call :meth:`QAService.answer` and render the :class:`Answer` their own way.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from bot.qa.compose import compose_answer, with_section_line
+from bot.qa.models import Answer, Passage, Source
+from bot.qa.question import validate_question
+from bot.qa.scope import ScopeThresholds, in_scope
+from bot.safety import triage
+from bot.settings import Settings
+from index.retrieval import Retrieval, Retriever
+from knowledge.models import Knowledge
+
+log = logging.getLogger(__name__)
+
+FAQ_MATCH = 0.86  # cosine to an FAQ question above which its composed answer is used
+TOP_PASSAGES = 3
+
+OUT_OF_SCOPE_TEXT = (
+    "I only know the calf and ankle guide, so I can't help with that one. "
+    "You can ask me things like:\n"
+    "• Why are my calves weak?\n"
+    "• What's the difference between the gastrocnemius and the soleus?\n"
+    "• How do I fix a weak soleus?\n"
+    "• How many sets a week should I do for calves?\n"
+    "• What exercises help after an ankle sprain?\n"
+    "Or type /assess to take the calf self-test."
+)
+
+
+class QAService:
+    """Answers questions from the guide; one instance serves every user."""
+
+    def __init__(
+        self,
+        retriever: Retriever,
+        knowledge: Knowledge,
+        *,
+        max_chars: int = 700,
+        thresholds: ScopeThresholds | None = None,
+    ) -> None:
+        self.retriever = retriever
+        self.knowledge = knowledge
+        self.max_chars = max_chars
+        self.thresholds = thresholds or ScopeThresholds()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> tuple[QAService, str | None]:
+        """Load the model and the index (rebuilding a stale one); returns a rebuild notice."""
+        from index.embedding import Encoder
+        from index.store import load_or_build
+        from knowledge.facts import load_facts
+
+        encoder = Encoder(settings.embedding_model)
+        index, notice = load_or_build(settings.resolved_index_dir, encoder)
+        knowledge = load_facts()
+        retriever = Retriever(index, encoder, knowledge.synonyms)
+        return cls(retriever, knowledge, max_chars=settings.answer_max_chars), notice
+
+    def answer(self, question: str) -> Answer:
+        """Answer one question (raises ``InvalidQuestion`` for unusable input)."""
+        return self.answer_many([question])[0]
+
+    def answer_many(self, questions: Sequence[str]) -> list[Answer]:
+        """Answer several questions, encoding the ones that need retrieval in one batch."""
+        cleaned = [validate_question(q) for q in questions]
+        results: list[Answer | None] = [None] * len(cleaned)
+        pending: list[int] = []
+        for i, question in enumerate(cleaned):
+            flags = triage(question, self.knowledge.red_flags)
+            if flags.is_red_flag:
+                results[i] = Answer(
+                    question=question,
+                    in_scope=True,
+                    red_flag=True,
+                    answer=flags.referral_text(),
+                    body=flags.referral_text(),
+                    kind="red_flag",
+                    red_flag_ids=flags.ids,
+                )
+            else:
+                pending.append(i)
+        if pending:
+            vectors = self.retriever.encode([cleaned[i] for i in pending])
+            for i, vector in zip(pending, vectors, strict=True):
+                retrieval = self.retriever.search(cleaned[i], k=TOP_PASSAGES, vector=vector)
+                results[i] = self._from_retrieval(retrieval)
+        return [r for r in results if r is not None]
+
+    def _from_retrieval(self, retrieval: Retrieval) -> Answer:
+        passages = [
+            Passage(section=h.chunk.section, text=h.chunk.text, score=round(h.score, 4))
+            for h in retrieval.hits
+        ]
+        if not in_scope(retrieval, self.thresholds):
+            return Answer(
+                question=retrieval.question,
+                in_scope=False,
+                red_flag=False,
+                answer=OUT_OF_SCOPE_TEXT,
+                body=OUT_OF_SCOPE_TEXT,
+                passages=passages,
+                kind="out_of_scope",
+            )
+        faq = retrieval.best_faq
+        if faq and faq[1] >= FAQ_MATCH:
+            entry = self.knowledge.faq_entry(faq[0])
+            if entry is not None:
+                return self.faq_answer(entry.id, question=retrieval.question, passages=passages)
+        body, section = compose_answer(retrieval.hits, self.max_chars)
+        return Answer(
+            question=retrieval.question,
+            in_scope=True,
+            red_flag=False,
+            answer=with_section_line(body, section),
+            body=body,
+            sources=[Source(section=section, score=round(retrieval.hits[0].score, 4))],
+            passages=passages,
+        )
+
+    def faq_answer(
+        self, faq_id: str, *, question: str | None = None, passages: list[Passage] | None = None
+    ) -> Answer:
+        """The composed answer to one of the guide's FAQ questions (for links and buttons)."""
+        entry = self.knowledge.faq_entry(faq_id)
+        if entry is None:
+            raise KeyError(faq_id)
+        sections = "; ".join(dict.fromkeys(s.split(" > ")[-1] for s in entry.sections))
+        return Answer(
+            question=question or entry.question,
+            in_scope=True,
+            red_flag=False,
+            answer=f"{entry.answer}\n\nSections: {sections}",
+            body=entry.answer,
+            sources=[Source(section=s, score=1.0) for s in entry.sections],
+            passages=passages or [],
+            kind="faq",
+            faq_id=entry.id,
+        )

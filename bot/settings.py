@@ -1,0 +1,55 @@
+"""All configuration, from environment variables and an optional ``.env`` file.
+
+Every setting is documented in the README. Names are unprefixed to match what operators
+expect from a Telegram bot (``TELEGRAM_BOT_TOKEN``, ``DATABASE_URL``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """CalfCoach settings; see the README's Configuration table."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    embedding_model: str = Field(
+        default="all-MiniLM-L6-v2",
+        description="sentence-transformers model: the packaged name or a local directory.",
+    )
+    data_dir: Path = Field(
+        default=PROJECT_ROOT / "var", description="Where the index and the database live."
+    )
+    index_dir: Path | None = Field(
+        default=None, description="FAISS index directory (default: DATA_DIR/index)."
+    )
+    answer_max_chars: int = Field(default=700, ge=200, le=4000)
+    log_level: str = Field(default="WARNING")
+    eval_dirs: list[Path] = Field(
+        default_factory=lambda: [PROJECT_ROOT / "tests" / "eval", PROJECT_ROOT.parent / "shared" / "eval"],
+        description="Folders of eval JSONL files for `calfcoach eval`.",
+    )
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return value
+
+    @property
+    def resolved_index_dir(self) -> Path:
+        return self.index_dir or self.data_dir / "index"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,78 @@
+"""BM25 over the chunks, with stemming and the client-vocabulary expansion.
+
+Dense MiniLM vectors miss exact guide terms ("valgus", "fibularis", "25 single-leg") and
+BM25 misses paraphrase; the retriever fuses both. The BM25 model is rebuilt in memory at
+start-up from the stored chunks (milliseconds for this corpus), so nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import bm25s
+import numpy as np
+import Stemmer
+
+from index.chunking import Chunk
+from knowledge.models import SynonymGroup
+
+_STEMMER = Stemmer.Stemmer("english")
+_WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case, split on non-word characters, drop stop words and stem."""
+    words = [w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS]
+    # "single-leg" also counts as "single" and "leg".
+    parts = [p for w in words for p in ([w, *w.split("-")] if "-" in w else [w])]
+    return _STEMMER.stemWords(parts)
+
+
+class SynonymExpander:
+    """Append the guide's words for phrases clients use ("rolled my ankle" -> sprain)."""
+
+    def __init__(self, groups: Sequence[SynonymGroup]) -> None:
+        self._rules = [
+            (re.compile(r"\b" + r"\b|\b".join(re.escape(s.lower()) for s in g.says) + r"\b"), g.means)
+            for g in groups
+        ]
+
+    def expansions(self, question: str) -> list[str]:
+        text = question.lower()
+        return [means for pattern, means in self._rules if pattern.search(text)]
+
+    def expand(self, question: str) -> str:
+        return " ".join([question, *self.expansions(question)])
+
+
+class LexicalIndex:
+    """BM25 scores for every chunk, normalised to 0..1 by the best match."""
+
+    def __init__(self, chunks: Sequence[Chunk], keys: dict[int, list[str]]) -> None:
+        corpus = [
+            tokenize(" ".join([c.section, c.text, *keys.get(i, [])])) for i, c in enumerate(chunks)
+        ]
+        self._size = len(corpus)
+        self._bm25 = bm25s.BM25()
+        self._bm25.index(corpus, show_progress=False)
+
+    def scores(self, query: str) -> np.ndarray:
+        tokens = tokenize(query)
+        if not tokens:
+            return np.zeros(self._size, dtype=np.float32)
+        raw = np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
+        return raw
+
+
+_STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into is it
+    its itself just me more most my myself no nor not now of off on once only or other our ours
+    ourselves out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we were
+    what when where which while who whom why will with would you your yours yourself yourselves
+    im ive dont doesnt cant get got really pls please thanks thx hey hi hello ok okay u ur
+    anyone someone something thing things know tell""".split()
+)

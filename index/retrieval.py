@@ -1,0 +1,140 @@
+"""Hybrid retrieval: dense views (passage, sentence, client-question keys) fused with BM25.
+
+Scores per chunk:
+
+* ``dense``: the best cosine between the question and any view of the chunk: the passage
+  with its section path, one of its sentences, or a client question written for it;
+* ``lexical``: BM25 over the chunk, its section path and its key questions, on the
+  question expanded with the guide's words for what clients say, scaled to 0..1;
+* ``score = dense_weight * dense + lexical_weight * lexical``.
+
+The raw best cosine is kept as well: the scope check uses it as an absolute signal, since
+fused scores are relative to the other chunks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.chunking import Chunk
+from index.embedding import Encoder
+from index.lexical import LexicalIndex, SynonymExpander
+from index.store import GuideIndex
+from knowledge.models import SynonymGroup
+
+
+@dataclass(frozen=True)
+class RetrievalWeights:
+    dense: float = 0.7
+    lexical: float = 0.3
+    key_bonus: float = 0.0
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its scores and per-sentence similarities."""
+
+    chunk: Chunk
+    score: float
+    dense: float
+    lexical: float
+    sentence_scores: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """The ranked hits for one question plus the signals the scope check needs."""
+
+    question: str
+    hits: tuple[Hit, ...]
+    best_dense: float
+    best_lexical_raw: float
+    expansions: tuple[str, ...]
+    faq: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def best_faq(self) -> tuple[str, float] | None:
+        """The FAQ question most similar to this one, with its cosine."""
+        return max(self.faq, key=lambda item: item[1]) if self.faq else None
+
+
+class Retriever:
+    """Search the guide index for the passages that answer a question."""
+
+    def __init__(
+        self,
+        index: GuideIndex,
+        encoder: Encoder,
+        synonyms: Sequence[SynonymGroup] = (),
+        weights: RetrievalWeights | None = None,
+    ) -> None:
+        self.index = index
+        self.encoder = encoder
+        self.weights = weights or RetrievalWeights()
+        self.expander = SynonymExpander(synonyms)
+        self.lexical = LexicalIndex(index.chunks, index.keys)
+        self._n_chunks = len(index.chunks)
+        view_chunk = np.array([v.chunk for v in index.views], dtype=np.int64)
+        self._chunk_rows = np.flatnonzero(view_chunk >= 0)
+        self._chunk_of_row = view_chunk[self._chunk_rows]
+        self._faq_rows = [(row, v.ref) for row, v in enumerate(index.views) if v.kind == "faq"]
+        self._rows_by_chunk: dict[int, list[int]] = {}
+        for row in self._chunk_rows:
+            self._rows_by_chunk.setdefault(int(view_chunk[row]), []).append(int(row))
+
+    def encode(self, questions: list[str]) -> np.ndarray:
+        return self.encoder.encode(questions)
+
+    def search(self, question: str, k: int = 3, vector: np.ndarray | None = None) -> Retrieval:
+        """Rank chunks for ``question``; pass ``vector`` when it was encoded in a batch."""
+        if vector is None:
+            vector = self.encode([question])[0]
+        sims = self._view_similarities(vector)
+        dense = np.full(self._n_chunks, -1.0, dtype=np.float32)
+        np.maximum.at(dense, self._chunk_of_row, sims[self._chunk_rows])
+        expansions = self.expander.expansions(question)
+        raw_lex = self.lexical.scores(" ".join([question, *expansions]))
+        top_lex = float(raw_lex.max()) if raw_lex.size else 0.0
+        lexical = raw_lex / top_lex if top_lex > 0 else raw_lex
+        score = self.weights.dense * dense + self.weights.lexical * lexical
+        order = np.argsort(-score)[:k]
+        hits = tuple(
+            Hit(
+                chunk=self.index.chunks[i],
+                score=float(score[i]),
+                dense=float(dense[i]),
+                lexical=float(lexical[i]),
+                sentence_scores=self._sentence_scores(int(i), sims),
+            )
+            for i in order
+        )
+        return Retrieval(
+            question=question,
+            hits=hits,
+            best_dense=float(dense.max()),
+            best_lexical_raw=top_lex,
+            expansions=tuple(expansions),
+            faq=tuple((ref, float(sims[row])) for row, ref in self._faq_rows if ref),
+        )
+
+    def _view_similarities(self, vector: np.ndarray) -> np.ndarray:
+        n = self.index.vectors.ntotal
+        distances, ids = self.index.vectors.search(vector.reshape(1, -1), n)
+        sims = np.empty(n, dtype=np.float32)
+        sims[ids[0]] = distances[0]
+        return sims
+
+    def _sentence_scores(self, chunk: int, sims: np.ndarray) -> tuple[float, ...]:
+        views = self.index.views
+        n_sent = len(self.index.chunks[chunk].sentences)
+        scores = [0.0] * n_sent
+        for row in self._rows_by_chunk.get(chunk, []):
+            view = views[row]
+            if view.kind == "sentence" and view.sentence is not None:
+                scores[view.sentence] = float(sims[row])
+            elif view.kind == "passage" and n_sent == 1:
+                scores[0] = float(sims[row])
+        return tuple(scores)

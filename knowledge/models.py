@@ -1,0 +1,170 @@
+"""Typed, validated records for the guide's facts.
+
+Each record names the guide section it comes from and quotes the guide sentences it
+relies on; :func:`knowledge.facts.load_facts` checks both against the guide at load, so
+a fact that drifts from the guide fails loudly instead of reaching a user.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Side = Literal["left", "right"]
+RepRange = tuple[int, int]
+
+
+class Sourced(BaseModel):
+    """Anything that traces to the guide: a section path and the sentences it quotes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    section: str = Field(description="Guide section path, e.g. 'Muscle Summary Table'.")
+    quotes: tuple[str, ...] = Field(min_length=1, description="Guide sentences, verbatim.")
+
+
+class Muscle(Sourced):
+    """A row of the guide's muscle summary table."""
+
+    id: str
+    name: str
+    role: Literal["primary", "secondary"]
+    joint_crossed: str
+    primary_action: str
+    fiber_type: str
+    best_targeted_by: str
+
+
+class SelfTest(Sourced):
+    """A self-test the assessment walks through, with how to do it at home."""
+
+    id: str
+    name: str
+    targets: tuple[str, ...] = Field(description="Muscle ids the test reflects.")
+    measure: Literal["reps", "seconds", "yes_no"]
+    per_side: bool = True
+    instructions: str = Field(description="Short how-to, taken from the guide's wording.")
+    plausible_max: int | None = Field(
+        default=None, description="Upper bound for a typed answer; above it we re-ask."
+    )
+
+
+class Imbalance(Sourced):
+    """One of the guide's five common imbalances."""
+
+    id: str
+    name: str
+    identify: str
+    consequences: tuple[str, ...]
+    correction: str
+
+
+class Exercise(Sourced):
+    """An exercise with the programming the guide gives for it (``None`` where it gives none)."""
+
+    id: str
+    name: str
+    targets: tuple[str, ...]
+    knee: Literal["straight", "bent", "n/a"] = "n/a"
+    unilateral: bool = False
+    setup: str | None = None
+    execution: str | None = None
+    sets: RepRange | None = None
+    reps: RepRange | None = None
+    tempo: str | None = None
+    rest_s: RepRange | None = None
+
+    @field_validator("sets", "reps", "rest_s")
+    @classmethod
+    def _ordered(cls, value: RepRange | None) -> RepRange | None:
+        if value is not None and not 0 < value[0] <= value[1]:
+            raise ValueError(f"range must be positive and low <= high, got {value}")
+        return value
+
+
+class FaqEntry(BaseModel):
+    """A question from the guide's FAQ with an answer made only of guide sentences."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9_]{1,40}$")
+    question: str
+    quotes: tuple[str, ...] = Field(min_length=1)
+    sections: tuple[str, ...] = Field(min_length=1)
+
+    @property
+    def answer(self) -> str:
+        """The answer as shown to users: the quoted guide sentences, in order."""
+        return " ".join(self.quotes)
+
+
+class PassageKeys(BaseModel):
+    """Questions clients ask that a guide passage answers (extra retrieval keys)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    section: str
+    anchor: str | None = Field(
+        default=None, description="Text inside the passage, when the section has several."
+    )
+    questions: tuple[str, ...] = Field(min_length=1)
+
+
+class SynonymGroup(BaseModel):
+    """Words clients use mapped to the guide's words, for lexical query expansion."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    says: tuple[str, ...] = Field(min_length=1, description="Phrases as users write them.")
+    means: str = Field(description="Guide vocabulary appended to the query.")
+
+
+class RedFlag(BaseModel):
+    """A sign that needs a clinician rather than a program."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    label: str
+    checklist_question: str
+    urgency: Literal["emergency", "urgent", "soon"]
+    referral: str
+
+
+class Knowledge(BaseModel):
+    """Everything in ``knowledge/data``, validated as one unit."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    muscles: tuple[Muscle, ...]
+    self_tests: tuple[SelfTest, ...]
+    imbalances: tuple[Imbalance, ...]
+    exercises: tuple[Exercise, ...]
+    faq: tuple[FaqEntry, ...]
+    passage_keys: tuple[PassageKeys, ...]
+    synonyms: tuple[SynonymGroup, ...]
+    red_flags: tuple[RedFlag, ...]
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Knowledge:
+        for name in ("muscles", "self_tests", "imbalances", "exercises", "faq", "red_flags"):
+            ids = [item.id for item in getattr(self, name)]
+            duplicates = {i for i in ids if ids.count(i) > 1}
+            if duplicates:
+                raise ValueError(f"{name}: duplicate ids {sorted(duplicates)}")
+        muscle_ids = {m.id for m in self.muscles}
+        for item in (*self.self_tests, *self.exercises):
+            unknown = set(item.targets) - muscle_ids
+            if unknown:
+                raise ValueError(f"{item.id}: unknown target muscles {sorted(unknown)}")
+        return self
+
+    def exercise(self, exercise_id: str) -> Exercise:
+        return next(e for e in self.exercises if e.id == exercise_id)
+
+    def imbalance(self, imbalance_id: str) -> Imbalance:
+        return next(i for i in self.imbalances if i.id == imbalance_id)
+
+    def faq_entry(self, faq_id: str) -> FaqEntry | None:
+        return next((f for f in self.faq if f.id == faq_id), None)
