@@ -16,8 +16,12 @@ from dataclasses import dataclass
 from knowledge.models import RedFlag
 
 _CANT = r"(?:can'?t|cannot|can not|could ?n'?t|could not|unable to|not able to|no longer able to|impossible to|cant even|can barely|can hardly|barely able to)"
-_BODY = r"(?:achill\w*|calf|calves|heel|ankle|leg|tendon|back of (?:my|the) (?:leg|ankle|heel|calf))"
-_NEGATION = re.compile(r"\b(?:no|not|never|without|didn'?t|did not|wasn'?t|haven'?t)\b[^.!?]{0,25}$")
+_BODY = (
+    r"(?:achill\w*|calf|calves|heel|ankle|leg|tendon|back of (?:my|the) (?:leg|ankle|heel|calf))"
+)
+_NEGATION = re.compile(
+    r"\b(?:no|not|never|without|didn'?t|did not|wasn'?t|haven'?t)\b[^.!?]{0,25}$"
+)
 
 _PATTERNS: dict[str, list[str]] = {
     "sudden_pop": [
@@ -130,15 +134,15 @@ def triage(text: str, red_flags: tuple[RedFlag, ...]) -> Triage:
     # (or chest pain) it can mean a clot in the lungs.
     if "chest_pain_breathless" in found and not (
         re.search(r"\bchest\b", normalized)
-        or re.search(r"\b(?:calf|calves|leg)\b", normalized)
-        and re.search(
-            r"\b(?:swollen|swelling|pain\w*|killing|hurts?|tender|flight|flying|flew|dizzy)\b",
-            normalized,
+        or (
+            re.search(r"\b(?:calf|calves|leg)\b", normalized)
+            and re.search(
+                r"\b(?:swollen|swelling|pain\w*|killing|hurts?|tender|flight|flying|flew|dizzy)\b",
+                normalized,
+            )
         )
     ):
         found.discard("chest_pain_breathless")
     by_id = {flag.id: flag for flag in red_flags}
-    flags = sorted(
-        (by_id[i] for i in found if i in by_id), key=lambda f: _URGENCY_ORDER[f.urgency]
-    )
+    flags = sorted((by_id[i] for i in found if i in by_id), key=lambda f: _URGENCY_ORDER[f.urgency])
     return Triage(flags=tuple(flags))

@@ -33,7 +33,10 @@ class Settings(BaseSettings):
     answer_max_chars: int = Field(default=700, ge=200, le=4000)
     log_level: str = Field(default="WARNING")
     eval_dirs: list[Path] = Field(
-        default_factory=lambda: [PROJECT_ROOT / "tests" / "eval", PROJECT_ROOT.parent / "shared" / "eval"],
+        default_factory=lambda: [
+            PROJECT_ROOT / "tests" / "eval",
+            PROJECT_ROOT.parent / "shared" / "eval",
+        ],
         description="Folders of eval JSONL files for `calfcoach eval`.",
     )
 

@@ -61,7 +61,9 @@ def _table_rows(block: Block) -> list[str]:
     header, *rows = block.rows
     lines = []
     for row in rows:
-        facts = "; ".join(f"{name.lower()}: {value}" for name, value in zip(header[1:], row[1:]))
+        facts = "; ".join(
+            f"{name.lower()}: {value}" for name, value in zip(header[1:], row[1:], strict=True)
+        )
         lines.append(f"{row[0]} - {facts}.")
     return lines
 

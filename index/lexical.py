@@ -34,7 +34,10 @@ class SynonymExpander:
 
     def __init__(self, groups: Sequence[SynonymGroup]) -> None:
         self._rules = [
-            (re.compile(r"\b" + r"\b|\b".join(re.escape(s.lower()) for s in g.says) + r"\b"), g.means)
+            (
+                re.compile(r"\b" + r"\b|\b".join(re.escape(s.lower()) for s in g.says) + r"\b"),
+                g.means,
+            )
             for g in groups
         ]
 
@@ -66,13 +69,15 @@ class LexicalIndex:
 
 
 _STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before
-    being below between both but by can could did do does doing down during each few for from
-    further had has have having he her here hers herself him himself his how i if in into is it
-    its itself just me more most my myself no nor not now of off on once only or other our ours
-    ourselves out over own same she should so some such than that the their theirs them
-    themselves then there these they this those through to too under until up very was we were
-    what when where which while who whom why will with would you your yours yourself yourselves
-    im ive dont doesnt cant get got really pls please thanks thx hey hi hello ok okay u ur
-    anyone someone something thing things know tell""".split()
+    """
+    a about above after again against all am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for
+    from further had has have having he her here hers herself him himself his how i if in
+    into is it its itself just me more most my myself no nor not now of off on once only or
+    other our ours ourselves out over own same she should so some such than that the their
+    theirs them themselves then there these they this those through to too under until up
+    very was we were what when where which while who whom why will with would you your yours
+    yourself yourselves im ive dont doesnt cant get got really pls please thanks thx hey hi
+    hello ok okay u ur anyone someone something thing things know tell
+    """.split()
 )

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Literal
 
 import faiss
-import numpy as np
 from pydantic import BaseModel
 
 from index.chunking import Chunk, ChunkingParams, chunk_guide
@@ -89,9 +88,7 @@ class GuideIndex:
     vectors: faiss.Index
 
 
-def expected_identity(
-    encoder: Encoder, guide: Guide, params: ChunkingParams
-) -> dict[str, object]:
+def expected_identity(encoder: Encoder, guide: Guide, params: ChunkingParams) -> dict[str, object]:
     return {
         "schema_version": SCHEMA_VERSION,
         "model_name": encoder.model_name,
@@ -204,7 +201,9 @@ def load_index(directory: Path) -> GuideIndex:
     views = [View(**v) for v in payload["views"]]
     keys = {int(k): v for k, v in payload["keys"].items()}
     if vectors.ntotal != len(views):
-        raise IndexError_(f"index in {directory} has {vectors.ntotal} vectors for {len(views)} views")
+        raise IndexError_(
+            f"index in {directory} has {vectors.ntotal} vectors for {len(views)} views"
+        )
     return GuideIndex(manifest=manifest, chunks=chunks, views=views, keys=keys, vectors=vectors)
 
 

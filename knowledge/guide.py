@@ -114,7 +114,7 @@ def _normalized_text(guide: Guide) -> str:
 
 
 def parse_guide(markdown: str) -> Guide:
-    """Parse guide Markdown: ``#`` title, ``##``..``####`` sections, paragraphs, ``-`` lists, tables."""
+    """Parse guide Markdown: ``#`` title, ``##``-``####`` sections, paragraphs, lists, tables."""
     title = ""
     stack: list[str] = []
     sections: list[Section] = []
@@ -128,7 +128,7 @@ def parse_guide(markdown: str) -> Guide:
                 title = text
                 continue
             depth = level - 1
-            stack = stack[: depth - 1] + [text]
+            stack = [*stack[: depth - 1], text]
             current = Section(titles=tuple(stack))
             sections.append(current)
             continue

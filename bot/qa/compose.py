@@ -14,8 +14,7 @@ SECTION_SEPARATOR = " > "
 
 def short_section(path: str) -> str:
     """The last two levels of a section path: enough to find it, short enough to read."""
-    parts = path.split(SECTION_SEPARATOR)
-    return SECTION_SEPARATOR.join(parts[-2:])
+    return SECTION_SEPARATOR.join(path.split(SECTION_SEPARATOR)[-2:])
 
 
 def _render_sentences(sentences: list[str], list_items: set[int]) -> str:
@@ -68,9 +67,9 @@ def compose_answer(hits: tuple[Hit, ...], max_chars: int) -> tuple[str, str]:
     budget = max_chars - len(with_section_line("", top.chunk.section))
     indexes = select_sentences(top, budget)
     items = _list_items(top)
-    body = _render_sentences([top.chunk.sentences[i] for i in indexes], {
-        n for n, i in enumerate(indexes) if i in items
-    })
+    body = _render_sentences(
+        [top.chunk.sentences[i] for i in indexes], {n for n, i in enumerate(indexes) if i in items}
+    )
     return body, top.chunk.section
 
 

@@ -34,6 +34,16 @@ class Answer(BaseModel):
     red_flag_ids: tuple[str, ...] = Field(default=(), exclude=True)
     faq_id: str | None = Field(default=None, exclude=True)
 
+    def section_label(self) -> str | None:
+        """Where the answer came from, short enough for a chat line."""
+        if not self.sources:
+            return None
+        if self.kind == "faq":
+            return "; ".join(dict.fromkeys(s.section.split(" > ")[-1] for s in self.sources))
+        return " > ".join(self.sources[0].section.split(" > ")[-2:])
+
     def contract(self) -> dict[str, object]:
         """The documented JSON object of ``calfcoach ask --json``."""
-        return self.model_dump(include={"question", "in_scope", "red_flag", "answer", "sources", "passages"})
+        return self.model_dump(
+            include={"question", "in_scope", "red_flag", "answer", "sources", "passages"}
+        )

@@ -22,9 +22,7 @@ def validate_question(text: str | bytes) -> str:
             raise InvalidQuestion("the input is not UTF-8 text; send plain text") from exc
     if "\x00" in text or "\ufffd" in text:
         raise InvalidQuestion("the input looks binary; send a question as plain text")
-    controls = sum(
-        1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t"
-    )
+    controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t")
     if controls:
         raise InvalidQuestion("the input contains control characters; send plain text")
     cleaned = " ".join(text.split())

@@ -1,0 +1,30 @@
+# Quick start: `make run` (terminal chat, no token needed) and `make test`.
+# Each target installs what it needs into .venv first (scripts/install.sh, idempotent).
+.PHONY: install run chat test lint eval index bench clean
+
+VENV_BIN := .venv/bin
+
+install:
+	@scripts/install.sh
+
+run: install
+	@$(VENV_BIN)/calfcoach chat
+
+chat: run
+
+test: install
+	$(VENV_BIN)/ruff check .
+	$(VENV_BIN)/python -m pytest -q
+
+lint: install
+	$(VENV_BIN)/ruff check .
+	$(VENV_BIN)/ruff format --check .
+
+eval: install
+	$(VENV_BIN)/calfcoach eval
+
+index: install
+	$(VENV_BIN)/calfcoach index build
+
+clean:
+	rm -rf var .pytest_cache .ruff_cache

@@ -1,0 +1,216 @@
+"""The ``calfcoach`` command line: chat, ask, index, eval.
+
+Heavy imports (torch, sentence-transformers, FAISS) happen inside the commands that
+need them, so ``calfcoach --help`` and input errors answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+EXIT_USAGE = 2
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Quiet third-party progress bars and chatter; our own notices go to stderr.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    for noisy in ("bm25s", "sentence_transformers", "transformers", "httpx"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+def _error(message: str) -> int:
+    print(f"calfcoach: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _load_service():  # -> QAService, imported lazily
+    from bot.qa.service import QAService
+    from bot.settings import get_settings
+
+    service, notice = QAService.from_settings(get_settings())
+    if notice:
+        print(f"calfcoach: {notice}", file=sys.stderr)
+    return service
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from bot.engine import Engine
+    from bot.terminal import run_chat
+
+    print("Loading the guide...", file=sys.stderr)
+    return run_chat(Engine(_load_service()))
+
+
+def _read_question(raw: str) -> str | bytes:
+    if raw == "-":
+        return sys.stdin.buffer.read()
+    # Arguments that were not valid UTF-8 arrive with surrogate escapes.
+    return raw.encode("utf-8", "surrogateescape")
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from bot.qa.question import InvalidQuestion, validate_question
+
+    if args.batch:
+        return _ask_batch(Path(args.batch), as_json=args.json)
+    if args.question is None:
+        return _error("give a QUESTION (or - to read it from standard input), or --batch FILE")
+    try:
+        question = validate_question(_read_question(args.question))
+    except InvalidQuestion as exc:
+        return _error(str(exc))
+    answer = _load_service().answer(question)
+    if args.json:
+        print(json.dumps(answer.contract(), ensure_ascii=False))
+    else:
+        print(answer.answer)
+    return 0
+
+
+def _ask_batch(path: Path, *, as_json: bool) -> int:
+    """One output line per input line, in order; bad lines get an error object."""
+    from bot.qa.question import InvalidQuestion, validate_question
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return _error(f"cannot read {path}: {exc.strerror}")
+    if b"\x00" in data:
+        return _error(f'{path} looks binary; --batch takes JSON lines like {{"q": "..."}}')
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return _error(f'{path} is not UTF-8 text; --batch takes JSON lines like {{"q": "..."}}')
+    lines = [line for line in text.splitlines() if line.strip()]
+    questions: list[str | None] = []
+    errors: dict[int, str] = {}
+    for n, line in enumerate(lines):
+        try:
+            item = json.loads(line)
+            if not isinstance(item, dict) or not isinstance(item.get("q"), str):
+                raise ValueError('each line must be an object with a string "q"')
+            questions.append(validate_question(item["q"]))
+        except (ValueError, InvalidQuestion) as exc:
+            errors[n] = f"line {n + 1}: {exc}"
+            questions.append(None)
+    service = _load_service() if any(q is not None for q in questions) else None
+    valid = [q for q in questions if q is not None]
+    answers = iter(service.answer_many(valid)) if service else iter(())
+    for n, question in enumerate(questions):
+        if question is None:
+            print(json.dumps({"error": errors[n]}), flush=False)
+            print(f"calfcoach: error: {errors[n]}", file=sys.stderr)
+            continue
+        answer = next(answers)
+        print(json.dumps(answer.contract(), ensure_ascii=False) if as_json else answer.answer)
+    return EXIT_USAGE if errors else 0
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from bot.settings import get_settings
+    from index.embedding import Encoder
+    from index.store import build_index, read_manifest, save_index
+
+    settings = get_settings()
+    directory = settings.resolved_index_dir
+    if args.action == "status":
+        manifest = read_manifest(directory)
+        if manifest is None:
+            print(f"no index in {directory}; run: calfcoach index build")
+            return 1
+        print(manifest.model_dump_json(indent=2))
+        return 0
+    encoder = Encoder(settings.embedding_model)
+    index = build_index(encoder)
+    save_index(index, directory)
+    m = index.manifest
+    print(f"built {directory}: {m.chunks} chunks, {m.vectors} vectors, model {m.model_name}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from bot.evaluation import dump_json, evaluate, format_report, load_eval_set
+    from bot.settings import get_settings
+
+    dirs = [Path(d) for d in args.dirs] if args.dirs else get_settings().eval_dirs
+    sets = [load_eval_set(d) for d in dirs if d.is_dir()]
+    missing = [str(d) for d in dirs if not d.is_dir()]
+    if missing:
+        print(f"calfcoach: skipping missing eval folders: {', '.join(missing)}", file=sys.stderr)
+    if not sets:
+        return _error("no eval folders found")
+    service = _load_service()
+    rows = [(s.name, evaluate(service, [s])) for s in sets]
+    if len(sets) > 1:
+        rows.append(("all", evaluate(service, sets)))
+    if args.json:
+        print(dump_json(rows))
+    else:
+        print(format_report(rows))
+        if args.verbose:
+            for name, metrics in rows[:-1] if len(rows) > 1 else rows:
+                print(f"\n{name}: misses")
+                for miss in metrics.misses:
+                    print(f"  {miss}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="calfcoach", description="CalfCoach: calf and ankle coaching from one expert guide."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    chat = sub.add_parser("chat", help="chat in the terminal (no Telegram token needed)")
+    chat.set_defaults(func=cmd_chat)
+
+    ask = sub.add_parser("ask", help="answer one question (or a JSONL batch) from the guide")
+    ask.add_argument("question", nargs="?", help='the question, or "-" to read standard input')
+    ask.add_argument("--json", action="store_true", help="print one JSON object per answer")
+    ask.add_argument("--batch", metavar="FILE", help='JSON lines {"q": ...}, answered in order')
+    ask.set_defaults(func=cmd_ask)
+
+    index = sub.add_parser("index", help="build or inspect the FAISS index of the guide")
+    index.add_argument("action", choices=["build", "status"])
+    index.set_defaults(func=cmd_index)
+
+    ev = sub.add_parser("eval", help="measure answer quality on the eval sets")
+    ev.add_argument("dirs", nargs="*", help="eval folders (default: EVAL_DIRS)")
+    ev.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    ev.add_argument("-v", "--verbose", action="store_true", help="list the misses")
+    ev.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from pydantic import ValidationError
+
+    try:
+        from bot.settings import get_settings
+
+        settings = get_settings()
+    except ValidationError as exc:
+        return _error(f"invalid configuration: {exc}")
+    _configure_logging(settings.log_level)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a clear line, never a traceback, for an end user
+        logging.getLogger("calfcoach").debug("command failed", exc_info=True)
+        return _error(f"{type(exc).__name__}: {exc} (set LOG_LEVEL=DEBUG for details)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

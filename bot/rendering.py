@@ -1,0 +1,49 @@
+"""Render engine replies as plain text (terminal) or Telegram HTML, and split long ones.
+
+Pure string functions, no Telegram imports: escaping and splitting live here so every
+adapter gets them right the same way.
+"""
+
+from __future__ import annotations
+
+import html
+
+from bot.engine.messages import Reply
+
+TELEGRAM_MAX_CHARS = 4096
+
+
+def to_plain(reply: Reply) -> str:
+    text = reply.text
+    if reply.section:
+        text += f"\n\nSection: {reply.section}"
+    return text
+
+
+def to_html(reply: Reply) -> str:
+    """Telegram HTML: everything escaped, the section in italics."""
+    text = html.escape(reply.text, quote=False)
+    if reply.section:
+        text += f"\n\n<i>Section: {html.escape(reply.section, quote=False)}</i>"
+    return text
+
+
+def split_message(text: str, limit: int = TELEGRAM_MAX_CHARS) -> list[str]:
+    """Split at paragraph, then line, then word boundaries so each part fits ``limit``."""
+    if len(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = -1
+        for sep in ("\n\n", "\n", " "):
+            cut = rest.rfind(sep, 0, limit)
+            if cut > 0:
+                break
+        if cut <= 0:
+            cut = limit
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        parts.append(rest)
+    return parts

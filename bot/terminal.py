@@ -1,0 +1,46 @@
+"""``calfcoach chat``: the engine in a terminal, the no-token way to try CalfCoach."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from bot.engine import ConversationState, Engine, Incoming
+from bot.rendering import to_plain
+
+QUIT_WORDS = {"/quit", "/exit", "quit", "exit"}
+
+
+def run_chat(engine: Engine, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
+    """Read lines, answer each; ``/quit`` or end of input leaves. Returns an exit code."""
+    interactive = stdin.isatty()
+    state = ConversationState.new("terminal")
+    stdout.write("CalfCoach - ask about calves and ankles. /help for help, /quit to leave.\n")
+    while True:
+        if interactive:
+            stdout.write("\nyou> ")
+            stdout.flush()
+        try:
+            line = stdin.readline()
+        except KeyboardInterrupt:
+            line = ""
+        except UnicodeDecodeError:
+            stdout.write("coach> Sorry, I can only read UTF-8 text. Please type it again.\n")
+            continue
+        if not line:
+            break
+        text = line.strip()
+        if not text:
+            continue
+        if text.lower() in QUIT_WORDS:
+            break
+        step = engine.handle(state, Incoming(user_id="terminal", text=text))
+        state = step.state
+        for reply in step.replies:
+            stdout.write(f"\ncoach> {to_plain(reply)}\n")
+            for row in reply.buttons:
+                labels = "  ".join(f"[{b.label}]" for b in row)
+                stdout.write(f"       {labels}\n")
+        stdout.flush()
+    stdout.write("\nBye - train those calves!\n")
+    return 0
