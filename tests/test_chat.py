@@ -1,0 +1,61 @@
+"""The engine and the terminal chat over it, driven like a user would."""
+
+from __future__ import annotations
+
+import io
+
+from bot.engine import ConversationState, Engine, Incoming
+from bot.qa.service import QAService
+from bot.rendering import split_message, to_html, to_plain
+from bot.terminal import run_chat
+
+
+def test_engine_answers_questions_with_their_section(qa: QAService) -> None:
+    engine = Engine(qa)
+    state = ConversationState.new("u1")
+    step = engine.handle(
+        state, Incoming(user_id="u1", text="what is the gold standard for achilles rehab")
+    )
+    (reply,) = step.replies
+    assert "eccentric" in reply.text.lower()
+    assert reply.section and "Programming" in reply.section
+    assert step.state.last_question == "what is the gold standard for achilles rehab"
+    assert step.state.turns == 1 and state.turns == 0  # the input state is not mutated
+
+
+def test_engine_commands_small_talk_and_bad_input(qa: QAService) -> None:
+    engine = Engine(qa)
+    state = ConversationState.new("u1")
+    assert "Just type a question" in engine.handle(state, Incoming("u1", "/start")).replies[0].text
+    assert "Commands" in engine.handle(state, Incoming("u1", "/help")).replies[0].text
+    assert "/help" in engine.handle(state, Incoming("u1", "/nope")).replies[0].text
+    assert "welcome" in engine.handle(state, Incoming("u1", "thanks!")).replies[0].text
+    bad = engine.handle(state, Incoming("u1", "x" * 2000)).replies[0].text
+    assert "under 1000 characters" in bad
+
+
+def test_terminal_chat_session(qa: QAService) -> None:
+    stdin = io.StringIO(
+        "hi\nwhy do most people have weak soleus muscles?\nwhat's the capital of France?\n"
+        "my foot went numb\n/quit\nnever read\n"
+    )
+    stdout = io.StringIO()
+    assert run_chat(Engine(qa), stdin=stdin, stdout=stdout) == 0
+    out = stdout.getvalue()
+    assert "Hi! I'm CalfCoach" in out
+    assert "Section:" in out and "standing calf raise" in out.lower()
+    assert "I only know the calf and ankle guide" in out
+    assert "clinician" in out or "doctor" in out
+    assert "never read" not in out and out.rstrip().endswith("Bye - train those calves!")
+
+
+def test_html_rendering_escapes_user_text_and_splits_long_messages() -> None:
+    from bot.engine import Reply
+
+    html = to_html(Reply(text="<b>5 < 6</b> & more", section="Soleus > Training"))
+    assert html.startswith("&lt;b&gt;5 &lt; 6&lt;/b&gt; &amp; more")
+    assert html.endswith("<i>Section: Soleus &gt; Training</i>")
+    assert to_plain(Reply(text="a", section="S")) == "a\n\nSection: S"
+    parts = split_message(("word " * 300 + "\n\n") * 5, limit=4096)
+    assert len(parts) == 3 and all(len(p) <= 4096 for p in parts)  # 2 + 2 + 1 paragraphs
+    assert " ".join(parts).split() == (("word " * 300) * 5).split()

@@ -1,0 +1,77 @@
+"""The index on disk: manifest, freshness, rebuild on staleness, no re-embedding when fresh."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.embedding import Encoder, ModelNotAvailable, resolve_model_path
+from index.store import load_index, load_or_build, read_manifest
+
+
+class CountingEncoder(Encoder):
+    """The real encoder, counting how many texts it embeds."""
+
+    def __init__(self, inner: Encoder) -> None:
+        self.__dict__.update(inner.__dict__)
+        self.encoded = 0
+
+    def encode(self, texts: list[str], *, batch_size: int = 64) -> np.ndarray:
+        self.encoded += len(texts)
+        return super().encode(texts, batch_size=batch_size)
+
+
+def test_manifest_records_what_the_index_was_built_from(index_dir: Path) -> None:
+    manifest = read_manifest(index_dir)
+    assert manifest is not None
+    assert manifest.model_name == "all-MiniLM-L6-v2"
+    assert manifest.dimension == 384
+    assert len(manifest.guide_sha256) == 64
+    assert manifest.chunking["max_chars"] == 700
+    assert manifest.vectors > manifest.chunks > 80
+    assert {p.name for p in index_dir.iterdir()} == {
+        "manifest.json",
+        "chunks.json",
+        "vectors.faiss",
+    }
+
+
+def test_fresh_index_loads_without_embedding_the_guide(index_dir: Path, encoder: Encoder) -> None:
+    counting = CountingEncoder(encoder)
+    index, notice = load_or_build(index_dir, counting)
+    assert notice is None
+    assert counting.encoded == 0
+    assert index.vectors.ntotal == len(index.views)
+
+
+@pytest.mark.parametrize("damage", ["stale_guide", "missing", "corrupt"])
+def test_stale_missing_or_corrupt_index_is_rebuilt_with_a_notice(
+    tmp_path: Path, index_dir: Path, encoder: Encoder, damage: str
+) -> None:
+    directory = tmp_path / "index"
+    shutil.copytree(index_dir, directory)
+    if damage == "stale_guide":
+        manifest = json.loads((directory / "manifest.json").read_text())
+        manifest["guide_sha256"] = "0" * 64
+        (directory / "manifest.json").write_text(json.dumps(manifest))
+    elif damage == "missing":
+        shutil.rmtree(directory)
+    else:
+        (directory / "vectors.faiss").write_bytes(b"not a faiss index")
+    counting = CountingEncoder(encoder)
+    index, notice = load_or_build(directory, counting)
+    expected = {"stale_guide": "guide changed", "missing": "no index", "corrupt": "unreadable"}
+    assert notice is not None and expected[damage] in notice
+    assert counting.encoded == len(index.views)
+    assert load_index(directory).manifest.guide_sha256 != "0" * 64
+
+
+def test_model_name_must_resolve_offline(tmp_path: Path) -> None:
+    assert (resolve_model_path("all-MiniLM-L6-v2") / "config.json").exists()
+    assert resolve_model_path(str(tmp_path)) == tmp_path
+    with pytest.raises(ModelNotAvailable, match="not available offline"):
+        resolve_model_path("sentence-transformers/some-hub-model")

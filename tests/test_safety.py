@@ -1,0 +1,67 @@
+"""Red-flag triage: every red flag referred, ordinary complaints answered."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.safety import triage
+from knowledge.facts import load_facts
+from tests.conftest import OWN_EVAL, SHARED_EVAL
+
+
+def _questions(path: Path) -> list[str]:
+    if not path.exists():
+        return []
+    return [json.loads(line)["q"] for line in path.read_text().splitlines() if line.strip()]
+
+
+RED = (
+    _questions(OWN_EVAL / "red_flags.jsonl")
+    + _questions(SHARED_EVAL / "red_flags.jsonl")
+    + [
+        "I felt a pop at my heel and now I can't push off",
+        "felt like someone kicked me in the back of the leg during squash",
+        "my calf is hot, red and swollen since yesterday",
+        "I have chest pain and my calf hurts",
+        "my foot keeps going numb",
+        "can't put any weight on my ankle after the game",
+        "suddenly I can't rise onto my toes on the left",
+    ]
+)
+ORDINARY = (
+    _questions(OWN_EVAL / "not_red_flags.jsonl")
+    + _questions(OWN_EVAL / "questions.jsonl")
+    + [
+        "my Achilles aches after runs",
+        "heel pain in the morning",
+        "I did not feel any pop, just soreness the next day",
+        "my calves burn during high-rep seated raises",
+        "how do I prevent an Achilles rupture?",
+        "one calf is bigger than the other",
+        "I can only do 8 single-leg calf raises with my knee bent",
+    ]
+)
+
+
+@pytest.mark.parametrize("message", RED)
+def test_red_flags_are_referred(message: str) -> None:
+    result = triage(message, load_facts().red_flags)
+    assert result.is_red_flag, message
+    text = result.referral_text()
+    assert "clinician" in text or "doctor" in text or "emergency" in text
+    assert "sets" not in text and "reps" not in text
+
+
+@pytest.mark.parametrize("message", ORDINARY)
+def test_ordinary_complaints_are_not_red_flags(message: str) -> None:
+    assert not triage(message, load_facts().red_flags).is_red_flag, message
+
+
+def test_most_urgent_referral_comes_first() -> None:
+    result = triage("chest pain, and numb toes", load_facts().red_flags)
+    assert result.ids[0] == "chest_pain_breathless"
+    assert result.referral_text().startswith("This needs medical attention right away")
+    assert "numbness_tingling" in result.ids
