@@ -34,10 +34,8 @@ class SynonymExpander:
 
     def __init__(self, groups: Sequence[SynonymGroup]) -> None:
         self._rules = [
-            (
-                re.compile(r"\b" + r"\b|\b".join(re.escape(s.lower()) for s in g.says) + r"\b"),
-                g.means,
-            )
+            # "arch collapses" and "rolled ankles" match "arch collapse" and "rolled ankle".
+            (re.compile(r"\b(?:" + "|".join(map(re.escape, g.says)) + r")(?:e?s)?\b"), g.means)
             for g in groups
         ]
 

@@ -54,6 +54,7 @@ class Retrieval:
     best_lexical_raw: float
     expansions: tuple[str, ...]
     faq: tuple[tuple[str, float], ...] = ()
+    section_hits: tuple[Hit, ...] = ()  # every chunk of the top hit's section, in order
 
     @property
     def best_faq(self) -> tuple[str, float] | None:
@@ -81,6 +82,9 @@ class Retriever:
         self._chunk_rows = np.flatnonzero(view_chunk >= 0)
         self._chunk_of_row = view_chunk[self._chunk_rows]
         self._faq_rows = [(row, v.ref) for row, v in enumerate(index.views) if v.kind == "faq"]
+        self._section_chunks: dict[str, list[int]] = {}
+        for i, chunk in enumerate(index.chunks):
+            self._section_chunks.setdefault(chunk.section, []).append(i)
         self._rows_by_chunk: dict[int, list[int]] = {}
         for row in self._chunk_rows:
             self._rows_by_chunk.setdefault(int(view_chunk[row]), []).append(int(row))
@@ -101,15 +105,20 @@ class Retriever:
         lexical = raw_lex / top_lex if top_lex > 0 else raw_lex
         score = self.weights.dense * dense + self.weights.lexical * lexical
         order = np.argsort(-score)[:k]
-        hits = tuple(
-            Hit(
+
+        def hit(i: int) -> Hit:
+            return Hit(
                 chunk=self.index.chunks[i],
                 score=float(score[i]),
                 dense=float(dense[i]),
                 lexical=float(lexical[i]),
-                sentence_scores=self._sentence_scores(int(i), sims),
+                sentence_scores=self._sentence_scores(i, sims),
             )
-            for i in order
+
+        hits = tuple(hit(int(i)) for i in order)
+        section = hits[0].chunk.section if hits else ""
+        section_hits = tuple(
+            hits[0] if i == order[0] else hit(i) for i in self._section_chunks.get(section, [])
         )
         return Retrieval(
             question=question,
@@ -118,6 +127,7 @@ class Retriever:
             best_lexical_raw=top_lex,
             expansions=tuple(expansions),
             faq=tuple((ref, float(sims[row])) for row, ref in self._faq_rows if ref),
+            section_hits=section_hits,
         )
 
     def _view_similarities(self, vector: np.ndarray) -> np.ndarray:

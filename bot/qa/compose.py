@@ -7,9 +7,11 @@ order with their neighbours so pronouns still have their referents.
 
 from __future__ import annotations
 
-from index.retrieval import Hit
+from index.retrieval import Hit, Retrieval
 
 SECTION_SEPARATOR = " > "
+NEIGHBOR_MARGIN = 0.15  # a same-section passage joins when its cosine is this close to the top
+RUNNER_UP_MARGIN = 0.1  # the second hit from another section joins when its score is this close
 
 
 def short_section(path: str) -> str:
@@ -61,17 +63,53 @@ def select_sentences(hit: Hit, budget: int) -> list[int]:
     return sorted(chosen)
 
 
-def compose_answer(hits: tuple[Hit, ...], max_chars: int) -> tuple[str, str]:
-    """Return ``(body, section)``; the body plus its section line fits ``max_chars``."""
-    top = hits[0]
-    budget = max_chars - len(with_section_line("", top.chunk.section))
-    indexes = select_sentences(top, budget)
-    items = _list_items(top)
-    body = _render_sentences(
-        [top.chunk.sentences[i] for i in indexes], {n for n, i in enumerate(indexes) if i in items}
+def _render_hit(hit: Hit, indexes: list[int]) -> str:
+    items = _list_items(hit)
+    return _render_sentences(
+        [hit.chunk.sentences[i] for i in indexes], {n for n, i in enumerate(indexes) if i in items}
     )
-    return body, top.chunk.section
 
 
-def with_section_line(body: str, section: str) -> str:
-    return f"{body}\n\nSection: {short_section(section)}"
+def compose_answer(retrieval: Retrieval, max_chars: int) -> tuple[str, list[str]]:
+    """Return ``(body, sections)``; the body plus its section line fits ``max_chars``.
+
+    The top passage comes first (whole when it fits). Other passages of the same section
+    join it, in the guide's order, when they fit and score nearly as well: a section's
+    paragraphs often answer one question together ("what happens when I bend my knee").
+    A runner-up from another section joins last when it scores almost as well and fits:
+    questions such as "which calf muscles are fast and which slow twitch" span two parts.
+    """
+    top = retrieval.hits[0]
+    budget = max_chars - len(with_section_line("", [top.chunk.section]))
+    indexes = select_sentences(top, budget)
+    if len(indexes) < len(top.chunk.sentences):
+        return _render_hit(top, indexes), [top.chunk.section]
+    chosen = {top.chunk.id: top}
+    used = len(top.chunk.text)
+    for neighbor in sorted(retrieval.section_hits, key=lambda h: -h.dense):
+        if neighbor.chunk.id in chosen or neighbor.dense < top.dense - NEIGHBOR_MARGIN:
+            continue
+        if used + 2 + len(neighbor.chunk.text) <= budget:
+            chosen[neighbor.chunk.id] = neighbor
+            used += 2 + len(neighbor.chunk.text)
+    ordered = [h for h in retrieval.section_hits if h.chunk.id in chosen] or [top]
+    sections = [top.chunk.section]
+    body = "\n\n".join(_render_hit(h, list(range(len(h.chunk.sentences)))) for h in ordered)
+    for runner_up in retrieval.hits[1:2]:
+        if runner_up.chunk.section in sections or runner_up.score < top.score - RUNNER_UP_MARGIN:
+            continue
+        longer = f"{body}\n\n{_render_hit(runner_up, list(range(len(runner_up.chunk.sentences))))}"
+        both = [*sections, runner_up.chunk.section]
+        if len(with_section_line(longer, both)) <= max_chars:
+            body, sections = longer, both
+    return body, sections
+
+
+def section_label(sections: list[str]) -> str:
+    """``Soleus > Training implications`` or, for two, both joined by ``;``."""
+    return "; ".join(dict.fromkeys(short_section(s) for s in sections))
+
+
+def with_section_line(body: str, sections: list[str]) -> str:
+    label = "Sections" if len(set(sections)) > 1 else "Section"
+    return f"{body}\n\n{label}: {section_label(sections)}"

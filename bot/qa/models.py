@@ -36,11 +36,9 @@ class Answer(BaseModel):
 
     def section_label(self) -> str | None:
         """Where the answer came from, short enough for a chat line."""
-        if not self.sources:
-            return None
-        if self.kind == "faq":
-            return "; ".join(dict.fromkeys(s.section.split(" > ")[-1] for s in self.sources))
-        return " > ".join(self.sources[0].section.split(" > ")[-2:])
+        from bot.qa.compose import section_label
+
+        return section_label([s.section for s in self.sources]) if self.sources else None
 
     def contract(self) -> dict[str, object]:
         """The documented JSON object of ``calfcoach ask --json``."""

@@ -16,10 +16,10 @@ from index.retrieval import Retrieval
 DOMAIN_TERMS = re.compile(
     r"\b(?:calf|calves|calfs|calve|ankles?|achill\w*|heels?|foot|feet|toes?|tip ?toes?|tiptoes?|"
     r"shins?|soleus|gastroc\w*|plantar\w*|dorsiflex\w*|peroneal?s?|peroneus|fibular\w*|"
-    r"tibialis|tib post|hallucis|digitorum|flexor|malleolus|calcaneus|talus|talocrural|subtalar|"
+    r"tibialis|tib post|hallucis|digitorum|malleolus|calcaneus|talus|talocrural|subtalar|"
     r"arch(?:es)?|sprain\w*|tendon\w*|tendin\w*|fasci\w*|evers\w*|invers\w*|valgus|supinat\w*|"
     r"pronat\w*|lower legs?|wobble board|tennis leg|eccentric\w*|triceps surae|single-leg|"
-    r"heel raises?|calf raises?)\b"
+    r"heel raises?|calf raises?|balance|unsteady|wobbly|falls|falling|fall risk)\b"
 )
 
 
@@ -28,7 +28,7 @@ class ScopeThresholds:
     """Cosine floors, tuned with ``calfcoach eval`` on in-scope and off-topic questions."""
 
     with_domain_terms: float = 0.30
-    without_domain_terms: float = 0.58
+    without_domain_terms: float = 0.62
 
 
 def has_domain_terms(question: str) -> bool:

@@ -114,14 +114,15 @@ class QAService:
             entry = self.knowledge.faq_entry(faq[0])
             if entry is not None:
                 return self.faq_answer(entry.id, question=retrieval.question, passages=passages)
-        body, section = compose_answer(retrieval.hits, self.max_chars)
+        body, sections = compose_answer(retrieval, self.max_chars)
+        scores = {h.chunk.section: h.score for h in reversed(retrieval.hits)}
         return Answer(
             question=retrieval.question,
             in_scope=True,
             red_flag=False,
-            answer=with_section_line(body, section),
+            answer=with_section_line(body, sections),
             body=body,
-            sources=[Source(section=section, score=round(retrieval.hits[0].score, 4))],
+            sources=[Source(section=s, score=round(scores[s], 4)) for s in sections],
             passages=passages,
         )
 
@@ -132,12 +133,11 @@ class QAService:
         entry = self.knowledge.faq_entry(faq_id)
         if entry is None:
             raise KeyError(faq_id)
-        sections = "; ".join(dict.fromkeys(s.split(" > ")[-1] for s in entry.sections))
         return Answer(
             question=question or entry.question,
             in_scope=True,
             red_flag=False,
-            answer=f"{entry.answer}\n\nSections: {sections}",
+            answer=with_section_line(entry.answer, list(entry.sections)),
             body=entry.answer,
             sources=[Source(section=s, score=1.0) for s in entry.sections],
             passages=passages or [],
