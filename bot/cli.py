@@ -149,6 +149,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if not sets:
         return _error("no eval folders found")
     service = _load_service()
+    if args.ablation:
+        from bot.ablation import run_ablation
+
+        print(format_report(run_ablation(service, sets)))
+        return 0
     rows = [(s.name, evaluate(service, [s])) for s in sets]
     if len(sets) > 1:
         rows.append(("all", evaluate(service, sets)))
@@ -187,6 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("dirs", nargs="*", help="eval folders (default: EVAL_DIRS)")
     ev.add_argument("--json", action="store_true", help="print the metrics as JSON")
     ev.add_argument("-v", "--verbose", action="store_true", help="list the misses")
+    ev.add_argument(
+        "--ablation", action="store_true", help="compare the baseline and each retrieval choice"
+    )
     ev.set_defaults(func=cmd_eval)
     return parser
 

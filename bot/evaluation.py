@@ -146,13 +146,13 @@ def evaluate(service: QAService, sets: Iterable[EvalSet]) -> Metrics:
 def format_report(rows: list[tuple[str, Metrics]]) -> str:
     """A plain table, one row per eval set plus the combined row."""
     header = (
-        f"{'set':<28} {'n':>4} {'hit@1':>6} {'hit@3':>6} {'MRR':>6} "
+        f"{'set':<36} {'n':>4} {'hit@1':>6} {'hit@3':>6} {'MRR':>6} "
         f"{'oos':>4} {'oos-rej':>7} {'false-rej':>9} {'red':>4} {'red-rec':>7} {'false-red':>9}"
     )
     lines = [header, "-" * len(header)]
     for name, m in rows:
         lines.append(
-            f"{name[-28:]:<28} {m.questions:>4} {m.hit_at_1:>6.3f} {m.hit_at_3:>6.3f} "
+            f"{name[-36:]:<36} {m.questions:>4} {m.hit_at_1:>6.3f} {m.hit_at_3:>6.3f} "
             f"{m.mrr:>6.3f} {m.out_of_scope:>4} {m.out_of_scope_rejection:>7.3f} "
             f"{m.in_scope_false_rejection:>9.3f} {m.red_flags:>4} {m.red_flag_recall:>7.3f} "
             f"{m.red_flag_false_alarms:>9.3f}"

@@ -29,13 +29,19 @@ def tokenize(text: str) -> list[str]:
     return _STEMMER.stemWords(parts)
 
 
+def _loose_phrase(phrase: str) -> str:
+    """A phrase pattern allowing two extra words between its words and a plural ending:
+    "one calf smaller" matches "one calf looks smaller", "arch collapse" "arch collapses"."""
+    words = [re.escape(w) for w in phrase.lower().split()]
+    return r"\W+(?:\w+\W+){0,2}?".join(words) + r"(?:e?s)?"
+
+
 class SynonymExpander:
     """Append the guide's words for phrases clients use ("rolled my ankle" -> sprain)."""
 
     def __init__(self, groups: Sequence[SynonymGroup]) -> None:
         self._rules = [
-            # "arch collapses" and "rolled ankles" match "arch collapse" and "rolled ankle".
-            (re.compile(r"\b(?:" + "|".join(map(re.escape, g.says)) + r")(?:e?s)?\b"), g.means)
+            (re.compile(r"\b(?:" + "|".join(map(_loose_phrase, g.says)) + r")\b"), g.means)
             for g in groups
         ]
 

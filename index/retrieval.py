@@ -28,9 +28,11 @@ from knowledge.models import SynonymGroup
 
 @dataclass(frozen=True)
 class RetrievalWeights:
+    """How the signals are fused; the defaults are what ``calfcoach eval --ablation`` chose."""
+
     dense: float = 0.7
     lexical: float = 0.3
-    key_bonus: float = 0.0
+    views: frozenset[str] = frozenset({"passage", "sentence", "key"})
 
 
 @dataclass(frozen=True)
@@ -76,10 +78,14 @@ class Retriever:
         self.encoder = encoder
         self.weights = weights or RetrievalWeights()
         self.expander = SynonymExpander(synonyms)
-        self.lexical = LexicalIndex(index.chunks, index.keys)
+        use_keys = "key" in self.weights.views
+        self.lexical = LexicalIndex(index.chunks, index.keys if use_keys else {})
         self._n_chunks = len(index.chunks)
         view_chunk = np.array([v.chunk for v in index.views], dtype=np.int64)
-        self._chunk_rows = np.flatnonzero(view_chunk >= 0)
+        kinds = np.array([v.kind for v in index.views])
+        self._chunk_rows = np.flatnonzero(
+            (view_chunk >= 0) & np.isin(kinds, list(self.weights.views))
+        )
         self._chunk_of_row = view_chunk[self._chunk_rows]
         self._faq_rows = [(row, v.ref) for row, v in enumerate(index.views) if v.kind == "faq"]
         self._section_chunks: dict[str, list[int]] = {}
