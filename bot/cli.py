@@ -115,6 +115,47 @@ def _ask_batch(path: Path, *, as_json: bool) -> int:
     return EXIT_USAGE if errors else 0
 
 
+def cmd_assess(args: argparse.Namespace) -> int:
+    """Evaluate a JSON file of self-test results: findings, referral, program."""
+    from pydantic import ValidationError
+
+    from bot.assessment import AssessmentInput, assess
+    from bot.assessment.report import findings_text, program_text
+
+    path = Path(args.input)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return _error(f"cannot read {path}: {exc.strerror}")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return _error(f"{path} is not UTF-8 JSON")
+    except json.JSONDecodeError as exc:
+        return _error(
+            f"{path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        )
+    try:
+        results = AssessmentInput.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'input'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        return _error(f"invalid results in {path}: {problems}")
+    result = assess(results)
+    if args.json:
+        print(result.model_dump_json(indent=2))
+    elif result.referral:
+        print("Referral: a red flag was reported, so no program. Please see a clinician first.")
+    else:
+        print(findings_text(result))
+        assert result.program is not None
+        print()
+        print(program_text(result.program))
+    return 0
+
+
 def cmd_index(args: argparse.Namespace) -> int:
     from bot.settings import get_settings
     from index.embedding import Encoder
@@ -183,6 +224,11 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print one JSON object per answer")
     ask.add_argument("--batch", metavar="FILE", help='JSON lines {"q": ...}, answered in order')
     ask.set_defaults(func=cmd_ask)
+
+    assess = sub.add_parser("assess", help="evaluate self-test results from a JSON file")
+    assess.add_argument("--input", required=True, metavar="FILE", help="JSON results file")
+    assess.add_argument("--json", action="store_true", help="print the result as JSON")
+    assess.set_defaults(func=cmd_assess)
 
     index = sub.add_parser("index", help="build or inspect the FAISS index of the guide")
     index.add_argument("action", choices=["build", "status"])

@@ -15,6 +15,7 @@ def run_chat(engine: Engine, stdin: TextIO = sys.stdin, stdout: TextIO = sys.std
     """Read lines, answer each; ``/quit`` or end of input leaves. Returns an exit code."""
     interactive = stdin.isatty()
     state = ConversationState.new("terminal")
+    buttons: dict[str, str] = {}  # label -> payload of the buttons on screen
     stdout.write("CalfCoach - ask about calves and ankles. /help for help, /quit to leave.\n")
     while True:
         if interactive:
@@ -34,13 +35,18 @@ def run_chat(engine: Engine, stdin: TextIO = sys.stdin, stdout: TextIO = sys.std
             continue
         if text.lower() in QUIT_WORDS:
             break
-        step = engine.handle(state, Incoming(user_id="terminal", text=text))
+        # Typing a button's label presses it, as a tap would in Telegram.
+        payload = buttons.get(text.lower())
+        incoming = Incoming(user_id="terminal", text=text, payload=payload)
+        step = engine.handle(state, incoming)
         state = step.state
+        buttons = {}
         for reply in step.replies:
             stdout.write(f"\ncoach> {to_plain(reply)}\n")
             for row in reply.buttons:
                 labels = "  ".join(f"[{b.label}]" for b in row)
                 stdout.write(f"       {labels}\n")
+                buttons.update({b.label.lower(): b.payload for b in row if b.payload})
         stdout.flush()
     stdout.write("\nBye - train those calves!\n")
     return 0

@@ -1,15 +1,26 @@
-"""The dialog engine: commands, small talk and questions answered from the guide."""
+"""The dialog engine: commands, questions from the guide and the guided self-test.
+
+``Engine.handle(state, incoming)`` is a pure step: it never mutates ``state`` and knows
+no transport or storage. Mid-test, anything that is not an answer is treated like a
+Rasa form interruption: a question is answered from the guide and the step asked again;
+a red flag ends the test with a referral.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
-from bot.engine.messages import Incoming, Reply
-from bot.engine.state import ConversationState
+from bot.assessment import AssessmentInput, AssessmentResult, assess
+from bot.assessment.report import findings_text, program_text
+from bot.engine.form import HISTORY_IDS, PREFIX, FormStep, Invalid, build_steps, next_step
+from bot.engine.messages import Button, Incoming, Reply
+from bot.engine.state import ConversationState, FormState
 from bot.qa.models import Answer
 from bot.qa.question import InvalidQuestion
 from bot.qa.service import QAService
+from bot.safety import triage
 
 HELP_TEXT = (
     "I answer questions about calves and ankles from one expert guide on plantar flexion: "
@@ -18,14 +29,29 @@ HELP_TEXT = (
     "• Why are my calves weak?\n"
     "• How do I know if one calf is weaker?\n"
     "• What rep range is best for the soleus?\n\n"
-    "Commands: /help shows this message."
+    "Commands:\n"
+    "/assess - a guided self-test (about 10 minutes): imbalances and a weekly program\n"
+    "/program - your last program\n"
+    "/help - this message"
+)
+TEST_HELP = (
+    "You're in the self-test. Answer the question, or use:\n"
+    "/back - change the previous answer\n"
+    "/restart - start the test again\n"
+    "/cancel - stop the test (your answers are dropped)\n"
+    "You can also ask a question at any time; I'll answer it and come back to the test."
 )
 GREETING = "Hi! I'm CalfCoach. " + HELP_TEXT
+START_TEST_BUTTON = Button("Start the self-test", payload=f"{PREFIX}start")
 
 _SMALL_TALK = {
     "greeting": re.compile(r"^(?:hi|hello|hey|hiya|yo|good (?:morning|afternoon|evening))\W*$"),
     "thanks": re.compile(r"^(?:thanks?(?: you)?|thx|ty|cheers|great,? thanks?)\W*$"),
 }
+_QUESTION = re.compile(
+    r"\?\s*$|^(?:what|why|how|when|where|which|who|is|are|can|could|do|does|did|should|"
+    r"would|will|tell|explain)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -37,8 +63,29 @@ class Step:
 
 
 def answer_reply(answer: Answer) -> Reply:
-    """Turn a QA answer into a reply; red flags and declines carry no section."""
+    """A QA answer as a reply; red flags and declines carry no section."""
     return Reply(text=answer.body, section=answer.section_label(), kind=answer.kind)
+
+
+def _values(answers: dict[str, Any]) -> AssessmentInput:
+    balance = (
+        {"left": answers["balance_left"], "right": answers["balance_right"]}
+        if answers.get("balance_left") is not None and answers.get("balance_right") is not None
+        else None
+    )
+    return AssessmentInput.model_validate(
+        {
+            "straight_knee_reps": {
+                "left": answers["straight_left"],
+                "right": answers["straight_right"],
+            },
+            "bent_knee_reps": {"left": answers["bent_left"], "right": answers["bent_right"]},
+            "balance_seconds": balance,
+            "heel_valgus": answers["heel_valgus"],
+            "history": answers["history"],
+            "red_flags": answers.get("red_flags", []),
+        }
+    )
 
 
 class Engine:
@@ -46,37 +93,236 @@ class Engine:
 
     def __init__(self, qa: QAService) -> None:
         self.qa = qa
+        self.steps: tuple[FormStep, ...] = build_steps()
+
+    # -- entry point -------------------------------------------------------------------
 
     def handle(self, state: ConversationState, incoming: Incoming) -> Step:
+        state = state.model_copy(update={"turns": state.turns + 1}, deep=True)
+        if incoming.payload:
+            return self._payload(state, incoming.payload)
         text = incoming.text.strip()
-        state = state.model_copy(update={"turns": state.turns + 1})
         if text.startswith("/"):
             return self._command(state, text)
+        if state.assessment is not None:
+            return self._form_answer(state, text)
         lowered = text.lower()
         if _SMALL_TALK["greeting"].match(lowered):
-            return Step([Reply(GREETING)], state)
+            return Step([Reply(GREETING, buttons=((START_TEST_BUTTON,),))], state)
         if _SMALL_TALK["thanks"].match(lowered):
             return Step(
                 [Reply("You're welcome! Ask me anything else about calves or ankles.")], state
             )
         return self._question(state, text)
 
+    # -- commands and buttons ------------------------------------------------------------
+
     def _command(self, state: ConversationState, text: str) -> Step:
-        command, _, _argument = text.partition(" ")
+        command, _, argument = text.partition(" ")
         command = command.split("@", 1)[0].lower()
+        in_test = state.assessment is not None
         if command == "/start":
-            return Step([Reply(GREETING)], state)
+            if argument.strip() == "assess":
+                return self._start_test(state)
+            if in_test:
+                return self._with_prompt(
+                    state, [Reply("Welcome back! Your self-test is still open.")]
+                )
+            return Step([Reply(GREETING, buttons=((START_TEST_BUTTON,),))], state)
         if command == "/help":
+            if in_test:
+                return self._with_prompt(state, [Reply(TEST_HELP)])
             return Step([Reply(HELP_TEXT)], state)
-        return Step(
-            [Reply(f"I don't know the command {command}. Type /help to see what I can do.")],
-            state,
+        if command == "/assess":
+            if in_test:
+                return self._with_prompt(state, [Reply("Picking up where you left off.")])
+            return self._start_test(state)
+        if command == "/restart":
+            return self._start_test(state, restarted=True)
+        if command == "/cancel":
+            if not in_test:
+                return Step(
+                    [Reply("There's no self-test running. Type /assess to start one.")], state
+                )
+            state.assessment = None
+            return Step(
+                [
+                    Reply(
+                        "Self-test cancelled; your answers were dropped. "
+                        "Type /assess to start again."
+                    )
+                ],
+                state,
+            )
+        if command == "/back":
+            return self._back(state)
+        if command == "/program":
+            return Step([self._program_reply(state)], state)
+        reply = Reply(f"I don't know the command {command}. Type /help to see what I can do.")
+        return self._with_prompt(state, [reply]) if in_test else Step([reply], state)
+
+    def _payload(self, state: ConversationState, payload: str) -> Step:
+        if payload == f"{PREFIX}start":
+            if state.assessment is not None:
+                return self._with_prompt(state, [Reply("Picking up where you left off.")])
+            return self._start_test(state)
+        if not payload.startswith(PREFIX) or state.assessment is None:
+            return Step(
+                [Reply("That button has expired. Type /assess to start the self-test.")], state
+            )
+        name, _, value = payload[len(PREFIX) :].partition(":")
+        step = next_step(self.steps, state.assessment.answers)
+        if step is None or not step.name.startswith(name):
+            return self._with_prompt(state, [Reply("That button belongs to another step.")])
+        if name == "hist":
+            return self._history_button(state, value)
+        return self._form_answer(state, value)
+
+    def _history_button(self, state: ConversationState, value: str) -> Step:
+        form = state.assessment
+        assert form is not None
+        if value in HISTORY_IDS:
+            draft = set(form.history_draft) ^ {value}
+            form.history_draft = sorted(draft, key=HISTORY_IDS.index)
+            chosen = ", ".join(v.replace("_", " ") for v in form.history_draft) or "nothing yet"
+            return Step([Reply(f"Selected: {chosen}. Tap more, or Done.")], state)
+        values = form.history_draft if value == "done" else []
+        return self._fill(state, {"history": values})
+
+    # -- the form --------------------------------------------------------------------------
+
+    def _start_test(self, state: ConversationState, restarted: bool = False) -> Step:
+        state.assessment = FormState()
+        intro = (
+            "Starting over."
+            if restarted
+            else "Let's test your calves. You'll do a few single-leg tests and tell me your "
+            "numbers; I'll tell you what they show and build you a weekly program from the guide."
         )
+        return self._with_prompt(state, [Reply(intro + "\n\n" + TEST_HELP)], show_how_to=True)
+
+    def _prompt(self, state: ConversationState, show_how_to: bool = True) -> Reply:
+        assert state.assessment is not None
+        step = next_step(self.steps, state.assessment.answers)
+        assert step is not None
+        number = self.steps.index(step) + 1
+        text = f"Step {number} of {len(self.steps)}. "
+        if step.how_to and show_how_to:
+            text += f"{step.how_to}\n\n"
+        text += step.prompt
+        return Reply(text, buttons=step.buttons, kind="prompt")
+
+    def _with_prompt(
+        self, state: ConversationState, replies: list[Reply], show_how_to: bool = True
+    ) -> Step:
+        return Step([*replies, self._prompt(state, show_how_to)], state)
+
+    def _back(self, state: ConversationState) -> Step:
+        form = state.assessment
+        if form is None:
+            return Step([Reply("There's no self-test running. Type /assess to start one.")], state)
+        if not form.order:
+            return self._with_prompt(state, [Reply("This is the first question already.")])
+        for slot in form.order.pop():
+            form.answers.pop(slot, None)
+        form.history_draft = []
+        return self._with_prompt(state, [Reply("OK, let's redo that one.")])
+
+    def _form_answer(self, state: ConversationState, text: str) -> Step:
+        form = state.assessment
+        assert form is not None
+        flags = triage(text, self.qa.knowledge.red_flags)
+        if flags.is_red_flag:
+            state.assessment = None
+            return Step(
+                [
+                    Reply(flags.referral_text(), kind="red_flag"),
+                    Reply("I've stopped the self-test: please get checked first."),
+                ],
+                state,
+            )
+        step = next_step(self.steps, form.answers)
+        assert step is not None
+        try:
+            values = step.parse(text)
+        except Invalid as exc:
+            # A question mid-test is answered, then the step is asked again; a line with
+            # a number in it was meant as an answer, so it gets the re-ask instead.
+            if _QUESTION.search(text.lower()) or (
+                len(text.split()) >= 4 and not re.search(r"\d", text)
+            ):
+                return self._interruption(state, text)
+            return self._with_prompt(
+                state,
+                [Reply(f"Sorry, I couldn't use that. {exc}", kind="reask")],
+                show_how_to=False,
+            )
+        return self._fill(state, values)
+
+    def _fill(self, state: ConversationState, values: dict[str, Any]) -> Step:
+        form = state.assessment
+        assert form is not None
+        form.answers.update(values)
+        form.order.append(list(values))
+        form.history_draft = []
+        if values.get("red_flags"):
+            state.assessment = None
+            ids = tuple(values["red_flags"])
+            referral = "\n\n".join(f.referral for f in self.qa.knowledge.red_flags if f.id in ids)
+            state.last_result = AssessmentResult(findings=(), referral=True, program=None)
+            return Step(
+                [
+                    Reply(
+                        f"{referral}\n\nI've stopped the self-test: with this, a clinician "
+                        "should see you before any calf testing or training.",
+                        kind="red_flag",
+                    )
+                ],
+                state,
+            )
+        if next_step(self.steps, form.answers) is not None:
+            return self._with_prompt(state, [])
+        result = assess(_values(form.answers))
+        state.assessment = None
+        state.last_result = result
+        replies = [Reply(findings_text(result), kind="findings")]
+        if result.program is not None:
+            replies.append(Reply(program_text(result.program), kind="program"))
+        return Step(replies, state)
+
+    def _interruption(self, state: ConversationState, text: str) -> Step:
+        try:
+            answer = self.qa.answer(text)
+        except InvalidQuestion as exc:
+            return self._with_prompt(
+                state, [Reply(f"Sorry, I can't use that: {exc}.")], show_how_to=False
+            )
+        if answer.red_flag:
+            state.assessment = None
+            return Step(
+                [
+                    answer_reply(answer),
+                    Reply("I've stopped the self-test: please get checked first."),
+                ],
+                state,
+            )
+        return self._with_prompt(state, [answer_reply(answer)], show_how_to=False)
+
+    def _program_reply(self, state: ConversationState) -> Reply:
+        result = state.last_result
+        if result is None or result.program is None:
+            return Reply(
+                "You don't have a program yet. Type /assess to take the self-test and get one.",
+                buttons=((START_TEST_BUTTON,),),
+            )
+        return Reply(program_text(result.program), kind="program")
+
+    # -- questions ------------------------------------------------------------------------
 
     def _question(self, state: ConversationState, text: str) -> Step:
         try:
             answer = self.qa.answer(text)
         except InvalidQuestion as exc:
             return Step([Reply(f"Sorry, I can't use that: {exc}.")], state)
-        state = state.model_copy(update={"last_question": answer.question})
+        state.last_question = answer.question
         return Step([answer_reply(answer)], state)

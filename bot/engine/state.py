@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from bot.assessment.models import AssessmentResult
+
+
+class FormState(BaseModel):
+    """A self-test in progress: the answers so far and the order they were given in."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    answers: dict[str, Any] = Field(default_factory=dict)
+    order: list[list[str]] = Field(default_factory=list)  # slots filled per step, for /back
+    history_draft: list[str] = Field(default_factory=list)  # multi-select being ticked
 
 
 class ConversationState(BaseModel):
@@ -13,7 +25,8 @@ class ConversationState(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     user_id: str
-    mode: Literal["idle"] = "idle"
+    assessment: FormState | None = None
+    last_result: AssessmentResult | None = None
     last_question: str | None = None
     turns: int = Field(default=0, ge=0)
 
