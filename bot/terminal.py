@@ -40,13 +40,16 @@ def run_chat(engine: Engine, stdin: TextIO = sys.stdin, stdout: TextIO = sys.std
         incoming = Incoming(user_id="terminal", text=text, payload=payload)
         step = engine.handle(state, incoming)
         state = step.state
-        buttons = {}
+        if any(reply.buttons for reply in step.replies):
+            buttons = {}
         for reply in step.replies:
             stdout.write(f"\ncoach> {to_plain(reply)}\n")
             for row in reply.buttons:
                 labels = "  ".join(f"[{b.label}]" for b in row)
                 stdout.write(f"       {labels}\n")
-                buttons.update({b.label.lower(): b.payload for b in row if b.payload})
+                buttons.update(
+                    {b.label.removeprefix("✓ ").lower(): b.payload for b in row if b.payload}
+                )
         stdout.flush()
     stdout.write("\nBye - train those calves!\n")
     return 0

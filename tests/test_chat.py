@@ -59,3 +59,31 @@ def test_html_rendering_escapes_user_text_and_splits_long_messages() -> None:
     parts = split_message(("word " * 300 + "\n\n") * 5, limit=4096)
     assert len(parts) == 3 and all(len(p) <= 4096 for p in parts)  # 2 + 2 + 1 paragraphs
     assert " ".join(parts).split() == (("word " * 300) * 5).split()
+
+
+def test_terminal_self_test_with_typed_buttons(qa: QAService) -> None:
+    script = "\n".join(
+        [
+            "hi",
+            "start the self-test",
+            "no",
+            "25",
+            "25",
+            "25",
+            "25",
+            "skip",
+            "neither",
+            "ankle sprains",
+            "done",
+            "/program",
+            "/quit",
+        ]
+    )
+    stdout = io.StringIO()
+    run_chat(Engine(qa), stdin=io.StringIO(script + "\n"), stdout=stdout)
+    out = stdout.getvalue()
+    assert "Step 1 of 9" in out and "Step 9 of 9" in out
+    assert "[Start the self-test]" in out
+    assert "history of ankle sprains (balance test skipped)" in out
+    assert out.count("Your weekly program") == 2  # after the test and for /program
+    assert "Resistance band eversion" in out

@@ -75,3 +75,71 @@ def test_index_status_shows_the_manifest(cli_env: dict[str, str]) -> None:
     result = run(["index", "status"], cli_env)
     assert result.returncode == 0
     assert json.loads(result.stdout)["model_name"] == "all-MiniLM-L6-v2"
+
+
+def test_assess_json_prints_findings_referral_and_program(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    results = tmp_path / "results.json"
+    results.write_text(
+        json.dumps(
+            {
+                "straight_knee_reps": {"left": 18, "right": 24},
+                "bent_knee_reps": {"left": 9, "right": 16},
+                "balance_seconds": {"left": 10, "right": 30},
+                "heel_valgus": {"left": False, "right": True},
+                "history": ["ankle_sprain", "achilles_pain"],
+            }
+        )
+    )
+    result = run(["assess", "--input", str(results), "--json"], cli_env)
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert set(payload) == {"findings", "referral", "program"}
+    assert payload["referral"] is False
+    found = {f["id"]: f for f in payload["findings"]}
+    assert found["bilateral_asymmetry"]["side"] == "left"
+    assert found["peroneal_weakness"]["side"] == "left"
+    assert found["tibialis_posterior_weakness"]["side"] == "right"
+    assert set(found["overall_weakness"]) == {"id", "side", "evidence", "section"}
+    program = payload["program"]
+    assert {"sessions_per_week", "weekly_sets", "retest_after_weeks", "exercises", "notes"} == set(
+        program
+    )
+    line = program["exercises"][0]
+    assert set(line) == {
+        "id",
+        "name",
+        "sets",
+        "reps",
+        "tempo",
+        "rest_s",
+        "side",
+        "priority_side",
+        "why",
+    }
+    assert any(e["id"] == "eccentric_calf_raise" for e in program["exercises"])
+
+
+def test_assess_rejects_bad_files_naming_the_field(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    cases = {
+        "negative.json": (
+            '{"straight_knee_reps": {"left": -2, "right": 3}, '
+            '"bent_knee_reps": {"left": 1, "right": 1}}',
+            b"straight_knee_reps.left",
+        ),
+        "missing.json": ('{"straight_knee_reps": {"left": 2, "right": 3}}', b"bent_knee_reps"),
+        "unknown.json": (
+            '{"straight_knee_reps": {"left": 2, "right": 3}, "bent_knee_reps": '
+            '{"left": 1, "right": 1}, "red_flags": ["migraine"]}',
+            b"red_flags.0",
+        ),
+        "broken.json": ('{"straight_knee_reps": ', b"not valid JSON"),
+    }
+    for name, (content, expected) in cases.items():
+        path = tmp_path / name
+        path.write_text(content)
+        result = run(["assess", "--input", str(path), "--json"], cli_env)
+        assert result.returncode == 2, name
+        assert expected in result.stderr, (name, result.stderr)
+        assert b"Traceback" not in result.stderr and result.stdout == b""

@@ -8,6 +8,7 @@ range, the docstring beside the constant says which value we chose and why.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 from bot.assessment.models import AssessmentInput, Finding, FindingSide, RepsPerSide
 
@@ -28,21 +29,21 @@ SECTION = {key: f"{IMBALANCES} > {title}" for key, title in _TITLES.items()}
 class Threshold:
     """A number from the guide, with the sentence that gives it."""
 
-    value: float
+    value: float | Fraction
     quote: str
 
 
 BENT_TO_STRAIGHT_RATIO = Threshold(
-    2 / 3,
+    Fraction(2, 3),  # exact, so 10 against 15 is on the line, not a rounding error away
     "A client with gastrocnemius dominance will often perform 15 to 20 clean reps with a "
     "straight knee but struggle to complete 10 with the knee bent.",
 )
-"""Gastrocnemius dominance when bent-knee reps < 2/3 of straight-knee reps on a side.
+"""Gastrocnemius dominance when bent-knee reps <= 2/3 of straight-knee reps on a side.
 
 The guide's example is 10 bent against 15 to 20 straight, a ratio of 0.50 to 0.67. We flag
-below the top of that range (10/15) so the most common imbalance in gym populations is not
+at or below the top of that range (10/15) so the most common imbalance in gym populations is not
 missed; the soleus, being slow-twitch, should manage at least as many reps as the
-gastrocnemius, so a ratio under 2/3 is "well below" by any reading."""
+gastrocnemius, so a ratio of 2/3 or less is "well below" by any reading."""
 
 ASYMMETRY = Threshold(
     0.15,
@@ -101,7 +102,7 @@ def _deficit(a: float, b: float) -> float:
 def gastrocnemius_dominance(data: AssessmentInput) -> Finding | None:
     straight, bent = data.straight_knee_reps, data.bent_knee_reps
     flagged = {
-        side: getattr(bent, side) < BENT_TO_STRAIGHT_RATIO.value * getattr(straight, side)
+        side: getattr(bent, side) <= BENT_TO_STRAIGHT_RATIO.value * getattr(straight, side)
         for side in ("left", "right")
     }
     side = _side(flagged["left"], flagged["right"])
@@ -115,7 +116,7 @@ def gastrocnemius_dominance(data: AssessmentInput) -> Finding | None:
     return Finding(
         id="gastrocnemius_dominance",
         side=side,
-        evidence="; ".join(parts) + " (bent-knee below 2/3 of straight-knee)",
+        evidence="; ".join(parts) + " (bent-knee at or below 2/3 of straight-knee)",
         section=SECTION["gastrocnemius_dominance"],
     )
 

@@ -185,7 +185,18 @@ class Engine:
             draft = set(form.history_draft) ^ {value}
             form.history_draft = sorted(draft, key=HISTORY_IDS.index)
             chosen = ", ".join(v.replace("_", " ") for v in form.history_draft) or "nothing yet"
-            return Step([Reply(f"Selected: {chosen}. Tap more, or Done.")], state)
+            step = next_step(self.steps, form.answers)
+            assert step is not None
+            ticked = tuple(
+                tuple(
+                    Button(f"✓ {b.label}", payload=b.payload)
+                    if b.payload and b.payload.rsplit(":", 1)[-1] in form.history_draft
+                    else b
+                    for b in row
+                )
+                for row in step.buttons
+            )
+            return Step([Reply(f"Selected: {chosen}. Tap more, or Done.", buttons=ticked)], state)
         values = form.history_draft if value == "done" else []
         return self._fill(state, {"history": values})
 
@@ -243,6 +254,8 @@ class Engine:
             )
         step = next_step(self.steps, form.answers)
         assert step is not None
+        if step.name == "history" and text.lower() == "done":
+            return self._fill(state, {"history": list(form.history_draft)})
         try:
             values = step.parse(text)
         except Invalid as exc:

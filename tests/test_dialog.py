@@ -1,0 +1,184 @@
+"""The self-test dialog through the real engine: every path a user can take."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.engine import ConversationState, Engine, Incoming, Reply
+from bot.qa.service import QAService
+
+
+class Chat:
+    """A scripted user talking to the engine, keeping the state between messages."""
+
+    def __init__(self, engine: Engine, user: str = "u1") -> None:
+        self.engine, self.user = engine, user
+        self.state = ConversationState.new(user)
+
+    def say(self, text: str = "", payload: str | None = None) -> list[Reply]:
+        step = self.engine.handle(self.state, Incoming(self.user, text, payload))
+        self.state = step.state
+        return step.replies
+
+    def last(self, text: str = "", payload: str | None = None) -> str:
+        return self.say(text, payload)[-1].text
+
+
+@pytest.fixture(scope="module")
+def engine(qa: QAService) -> Engine:
+    return Engine(qa)
+
+
+def answer_all(chat: Chat, answers: list[str]) -> list[Reply]:
+    replies: list[Reply] = []
+    for answer in answers:
+        replies = chat.say(answer)
+    return replies
+
+
+FULL = ["no", "22", "20", "9", "15", "12", "30", "left", "1 3"]
+
+
+def test_full_assessment_typed(engine: Engine) -> None:
+    chat = Chat(engine)
+    first = chat.say("/assess")
+    assert "Step 1 of 9" in first[-1].text and "safety check" in first[-1].text
+    replies = answer_all(chat, FULL)
+    findings, program = replies
+    assert findings.kind == "findings" and program.kind == "program"
+    assert "left: 9 bent-knee vs 22 straight-knee reps" in findings.text
+    assert "balance: left 12 s vs right 30 s" in findings.text
+    assert "Imbalance 4: Tibialis Posterior" in findings.text
+    assert "calf stretch, knee bent" in program.text.lower()
+    assert chat.state.assessment is None
+    assert chat.state.last_result is not None and chat.state.last_result.program is not None
+    assert chat.last("/program") == program.text
+
+
+def test_progress_hint_and_how_to(engine: Engine) -> None:
+    chat = Chat(engine)
+    chat.say("/assess")
+    prompt = chat.last("no")
+    assert prompt.startswith("Step 2 of 9. Single-leg calf raise, straight knee. How to:")
+    assert "Step 3 of 9" in chat.last("18")
+
+
+def test_buttons_drive_choices_and_history_multiselect(engine: Engine) -> None:
+    chat = Chat(engine)
+    chat.say("/start assess")  # the deep link
+    chat.say(payload="a:safety:no")
+    for n in ["25", "25", "25", "25"]:
+        chat.say(n)
+
+    assert "Step 8 of 9" in chat.last(payload="a:balance:skip")
+    assert "Step 9 of 9" in chat.last(payload="a:heel:neither")
+    assert "ankle sprain" in chat.last(payload="a:hist:ankle_sprain")
+    chat.say(payload="a:hist:achilles_pain")
+    chat.say(payload="a:hist:ankle_sprain")  # untick
+    findings, program = chat.say(payload="a:hist:done")
+    assert "ankle sprains" not in findings.text  # unticked, and balance was skipped
+    assert "Eccentric calf raise" in program.text and "physiotherapist" in program.text
+
+
+def test_wrong_answers_are_reasked_without_losing_anything(engine: Engine) -> None:
+    chat = Chat(engine)
+    chat.say("/assess")
+    chat.say("no")
+    chat.say("20")
+    for bad, message in [
+        ("abc", "didn't find a number"),
+        ("-4", "outside 0-200"),
+        ("12.5", "isn't a whole number"),
+        ("500", "outside 0-200"),
+        ("10 12", "one number"),
+        ("I did 250 reps today", "outside 0-200"),
+    ]:
+        reply = chat.say(bad)
+        assert message in reply[0].text, bad
+        assert reply[-1].text.startswith("Step 3 of 9")
+    assert chat.state.assessment is not None
+    assert chat.state.assessment.answers["straight_left"] == 20
+
+
+def test_back_restart_cancel(engine: Engine) -> None:
+    chat = Chat(engine)
+    chat.say("/assess")
+    answer_all(chat, ["no", "20", "18"])
+    assert chat.last("/back").startswith("Step 3 of 9")
+    assert chat.state.assessment is not None
+    assert chat.state.assessment.answers == {"red_flags": [], "straight_left": 20}
+    assert chat.last("/back").startswith("Step 2 of 9")
+    assert chat.last("/back").startswith("Step 1 of 9")
+    assert "first question already" in chat.say("/back")[0].text
+    chat.say("/restart")
+    assert chat.state.assessment is not None and chat.state.assessment.answers == {}
+    assert "cancelled" in chat.last("/cancel")
+    assert chat.state.assessment is None
+    assert "no self-test running" in chat.last("/cancel")
+
+
+def test_back_over_a_skipped_balance_clears_both_sides(engine: Engine) -> None:
+    chat = Chat(engine)
+    chat.say("/assess")
+    answer_all(chat, ["no", "20", "20", "20", "20", "skip"])
+    assert chat.state.assessment is not None
+    assert chat.state.assessment.answers["balance_right"] is None
+    assert "Step 6 of 9" in chat.last("/back")
+    assert "balance_right" not in chat.state.assessment.answers
+
+
+def test_question_mid_test_is_answered_then_the_step_is_asked_again(engine: Engine) -> None:
+    chat = Chat(engine)
+    chat.say("/assess")
+    answer_all(chat, ["no", "20"])
+    replies = chat.say("why does the knee angle matter for the soleus?")
+    assert replies[0].section is not None  # an answer from the guide, with its section
+    assert replies[-1].text.startswith("Step 3 of 9")
+    assert chat.state.assessment is not None
+    assert chat.state.assessment.answers["straight_left"] == 20
+    assert "Step 4 of 9" in chat.last("19")
+
+
+def test_half_done_test_resumes_later(engine: Engine) -> None:
+    chat = Chat(engine)
+    chat.say("/assess")
+    answer_all(chat, ["no", "20", "19"])
+    saved = chat.state.model_dump_json()  # what a store keeps between sessions
+    later = Chat(engine)
+    later.state = ConversationState.model_validate_json(saved)
+    replies = later.say("/assess")
+    assert "where you left off" in replies[0].text
+    assert replies[-1].text.startswith("Step 4 of 9")
+
+
+def test_safety_screen_yes_ends_with_a_referral_and_no_program(engine: Engine) -> None:
+    chat = Chat(engine)
+    chat.say("/assess")
+    assert "Which one?" in chat.say("yes")[0].text
+    replies = chat.say("3")
+    assert replies[-1].kind == "red_flag"
+    assert "blood clot" in replies[-1].text and "Your weekly program" not in replies[-1].text
+    assert chat.state.assessment is None
+    assert chat.state.last_result is not None and chat.state.last_result.referral
+    assert "don't have a program" in chat.last("/program")
+
+
+def test_red_flag_typed_mid_test_stops_it(engine: Engine) -> None:
+    chat = Chat(engine)
+    chat.say("/assess")
+    answer_all(chat, ["no", "20"])
+    replies = chat.say("14, but I felt a pop in my calf on the last one")
+    assert replies[0].kind == "red_flag" and "urgent care" in replies[0].text
+    assert chat.state.assessment is None
+
+
+def test_two_users_do_not_share_state(engine: Engine) -> None:
+    alice, bob = Chat(engine, "alice"), Chat(engine, "bob")
+    alice.say("/assess")
+    bob.say("/assess")
+    alice.say("no")
+    alice.say("30")
+    bob.say("no")
+    assert alice.state.assessment is not None and bob.state.assessment is not None
+    assert alice.state.assessment.answers.get("straight_left") == 30
+    assert "straight_left" not in bob.state.assessment.answers
