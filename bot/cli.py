@@ -46,8 +46,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from bot.engine import Engine
     from bot.terminal import run_chat
 
+    from bot.settings import get_settings
+
     print("Loading the guide...", file=sys.stderr)
-    return run_chat(Engine(_load_service()))
+    return run_chat(Engine(_load_service()), chart_dir=get_settings().data_dir / "charts")
 
 
 def _read_question(raw: str) -> str | bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from bot.engine import ConversationState, Engine, Incoming
@@ -11,8 +12,16 @@ from bot.rendering import to_plain
 QUIT_WORDS = {"/quit", "/exit", "quit", "exit"}
 
 
-def run_chat(engine: Engine, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
-    """Read lines, answer each; ``/quit`` or end of input leaves. Returns an exit code."""
+def run_chat(
+    engine: Engine,
+    stdin: TextIO = sys.stdin,
+    stdout: TextIO = sys.stdout,
+    chart_dir: Path | None = None,
+) -> int:
+    """Read lines, answer each; ``/quit`` or end of input leaves. Returns an exit code.
+
+    Charts are written as PNG files into ``chart_dir`` (when given) and their path shown.
+    """
     interactive = stdin.isatty()
     state = ConversationState.new("terminal")
     buttons: dict[str, str] = {}  # label -> payload of the buttons on screen
@@ -43,6 +52,13 @@ def run_chat(engine: Engine, stdin: TextIO = sys.stdin, stdout: TextIO = sys.std
         if any(reply.buttons for reply in step.replies):
             buttons = {}
         for reply in step.replies:
+            if reply.image is not None:
+                if chart_dir is not None:
+                    chart_dir.mkdir(parents=True, exist_ok=True)
+                    path = chart_dir / f"self-test-{state.tests_completed}.png"
+                    path.write_bytes(reply.image)
+                    stdout.write(f"\ncoach> (chart of your results saved to {path})\n")
+                continue
             stdout.write(f"\ncoach> {to_plain(reply)}\n")
             for row in reply.buttons:
                 labels = "  ".join(f"[{b.label}]" for b in row)

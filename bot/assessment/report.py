@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bot.assessment.models import AssessmentResult, Finding, Program, ProgramExercise
+
+if TYPE_CHECKING:
+    from bot.storage.base import StoredResult
 
 FINDING_NAMES = {
     "gastrocnemius_dominance": "Gastrocnemius dominance (soleus weaker)",
@@ -60,4 +65,40 @@ def program_text(program: Program) -> str:
         lines.append(f"\n{n}. {line.name}: {_dose(line)}\n   Why: {line.why}")
     lines.append("\nNotes:")
     lines.extend(f"- {note}" for note in program.notes)
+    return "\n".join(lines)
+
+
+def _change(now: int, before: int) -> str:
+    diff = now - before
+    return f"{now} ({'+' if diff > 0 else ''}{diff})" if diff else f"{now} (=)"
+
+
+def history_text(results: list[StoredResult]) -> str:
+    """Earlier self-tests with dates and how each number changed since the one before."""
+    if not results:
+        return "No self-tests yet. Type /assess to take one."
+    lines = [f"Your self-tests ({len(results)}):"]
+    previous = None
+    for stored in results:
+        data = stored.input
+        line = f"\n{stored.taken_at:%Y-%m-%d}:"
+        tests = [
+            ("straight knee", data.straight_knee_reps, previous and previous.straight_knee_reps),
+            ("bent knee", data.bent_knee_reps, previous and previous.bent_knee_reps),
+            ("balance s", data.balance_seconds, previous and previous.balance_seconds),
+        ]
+        for name, now, before in tests:
+            if now is None:
+                continue
+            if before is None:
+                line += f"\n  {name}: left {now.left}, right {now.right}"
+            else:
+                line += (
+                    f"\n  {name}: left {_change(now.left, before.left)}, "
+                    f"right {_change(now.right, before.right)}"
+                )
+        found = ", ".join(FINDING_NAMES.get(f.id, f.id) for f in stored.result.findings) or "none"
+        line += f"\n  findings: {found}"
+        lines.append(line)
+        previous = data
     return "\n".join(lines)

@@ -8,6 +8,7 @@ a red flag ends the test with a referral.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,8 @@ from bot.qa.models import Answer
 from bot.qa.question import InvalidQuestion
 from bot.qa.service import QAService
 from bot.safety import triage
+
+log = logging.getLogger(__name__)
 
 HELP_TEXT = (
     "I answer questions about calves and ankles from one expert guide on plantar flexion: "
@@ -91,8 +94,9 @@ def _values(answers: dict[str, Any]) -> AssessmentInput:
 class Engine:
     """Stateless itself: every call takes the state and returns the next one."""
 
-    def __init__(self, qa: QAService) -> None:
+    def __init__(self, qa: QAService, *, charts: bool = True) -> None:
         self.qa = qa
+        self.charts = charts
         self.steps: tuple[FormStep, ...] = build_steps()
 
     # -- entry point -------------------------------------------------------------------
@@ -196,7 +200,8 @@ class Engine:
                 )
                 for row in step.buttons
             )
-            return Step([Reply(f"Selected: {chosen}. Tap more, or Done.", buttons=ticked)], state)
+            reply = Reply(f"Selected: {chosen}. Tap more, or Done.", buttons=ticked, edit=True)
+            return Step([reply], state)
         values = form.history_draft if value == "done" else []
         return self._fill(state, {"history": values})
 
@@ -283,6 +288,7 @@ class Engine:
             ids = tuple(values["red_flags"])
             referral = "\n\n".join(f.referral for f in self.qa.knowledge.red_flags if f.id in ids)
             state.last_result = AssessmentResult(findings=(), referral=True, program=None)
+            state.last_input = None
             return Step(
                 [
                     Reply(
@@ -295,10 +301,20 @@ class Engine:
             )
         if next_step(self.steps, form.answers) is not None:
             return self._with_prompt(state, [])
-        result = assess(_values(form.answers))
+        data = _values(form.answers)
+        result = assess(data)
+        previous = state.last_input
         state.assessment = None
-        state.last_result = result
+        state.last_result, state.last_input = result, data
+        state.tests_completed += 1
         replies = [Reply(findings_text(result), kind="findings")]
+        if self.charts:
+            from bot.charts import results_chart
+
+            try:
+                replies.append(Reply("", image=results_chart(data, previous), kind="chart"))
+            except Exception:  # a chart is a nicety; the findings and program must arrive
+                log.exception("chart rendering failed")
         if result.program is not None:
             replies.append(Reply(program_text(result.program), kind="program"))
         return Step(replies, state)

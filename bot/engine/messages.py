@@ -34,3 +34,4 @@ class Reply:
     buttons: tuple[tuple[Button, ...], ...] = field(default_factory=tuple)
     image: bytes | None = None
     kind: str = "text"
+    edit: bool = False  # replace the message whose button was pressed, where the channel can

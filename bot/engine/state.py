@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.assessment.models import AssessmentResult
+from bot.assessment.models import AssessmentInput, AssessmentResult
 
 
 class FormState(BaseModel):
@@ -27,6 +27,8 @@ class ConversationState(BaseModel):
     user_id: str
     assessment: FormState | None = None
     last_result: AssessmentResult | None = None
+    last_input: AssessmentInput | None = None
+    tests_completed: int = Field(default=0, ge=0)
     last_question: str | None = None
     turns: int = Field(default=0, ge=0)
 

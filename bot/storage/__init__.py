@@ -1,0 +1,10 @@
+"""Where conversations and results live: one interface, several backends.
+
+:class:`~bot.storage.base.Store` is the only door to persistence (a repository with a
+unit of work per update, as in cosmicpython); :func:`~bot.storage.factory.create_store`
+picks the backend from settings.
+"""
+
+from bot.storage.base import Store, StoredResult, UserSession
+
+__all__ = ["Store", "StoredResult", "UserSession"]
