@@ -44,9 +44,8 @@ def _load_service():  # -> QAService, imported lazily
 
 def cmd_chat(args: argparse.Namespace) -> int:
     from bot.engine import Engine
-    from bot.terminal import run_chat
-
     from bot.settings import get_settings
+    from bot.terminal import run_chat
 
     print("Loading the guide...", file=sys.stderr)
     return run_chat(Engine(_load_service()), chart_dir=get_settings().data_dir / "charts")
