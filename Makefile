@@ -1,4 +1,5 @@
-# Quick start: `make run` (terminal chat, no token needed) and `make test`.
+# Quick start: `make run` (Telegram bot with TELEGRAM_BOT_TOKEN, else the terminal chat)
+# and `make test`.
 # Each target installs what it needs into .venv first (scripts/install.sh, idempotent).
 .PHONY: install run chat test lint eval index bench clean
 
@@ -8,9 +9,10 @@ install:
 	@scripts/install.sh
 
 run: install
-	@$(VENV_BIN)/calfcoach chat
+	@$(VENV_BIN)/calfcoach run
 
-chat: run
+chat: install
+	@$(VENV_BIN)/calfcoach chat
 
 test: install
 	$(VENV_BIN)/ruff check .

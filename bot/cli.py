@@ -116,6 +116,42 @@ def _ask_batch(path: Path, *, as_json: bool) -> int:
     return EXIT_USAGE if errors else 0
 
 
+NO_TOKEN = (
+    "TELEGRAM_BOT_TOKEN is not set. To run on Telegram: create a bot with @BotFather "
+    "(/newbot), switch on inline mode (/setinline), then export TELEGRAM_BOT_TOKEN=<token>. "
+    "To try CalfCoach without a token: calfcoach chat"
+)
+
+
+def cmd_telegram(args: argparse.Namespace) -> int:
+    """Run the Telegram bot: long polling, or a webhook server when WEBHOOK_URL is set."""
+    from bot.settings import get_settings
+
+    settings = get_settings()
+    if settings.telegram_bot_token is None:
+        return _error(NO_TOKEN)
+    if settings.webhook_url and settings.webhook_secret is None:
+        return _error("WEBHOOK_SECRET is required with WEBHOOK_URL (1-256 of A-Z a-z 0-9 _ -)")
+    from bot.conversation import Conversations
+    from bot.engine import Engine
+    from bot.storage.factory import create_store
+    from bot.telegram.app import run
+
+    qa = _load_service()
+    run(settings, Conversations(Engine(qa), create_store(settings)), qa)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """The main job: the Telegram bot when a token is set, else the terminal chat."""
+    from bot.settings import get_settings
+
+    if get_settings().telegram_bot_token is None:
+        print("No TELEGRAM_BOT_TOKEN set: starting the terminal chat.", file=sys.stderr)
+        return cmd_chat(args)
+    return cmd_telegram(args)
+
+
 def cmd_assess(args: argparse.Namespace) -> int:
     """Evaluate a JSON file of self-test results: findings, referral, program."""
     from pydantic import ValidationError
@@ -217,8 +253,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    run = sub.add_parser("run", help="the Telegram bot if TELEGRAM_BOT_TOKEN is set, else chat")
+    run.set_defaults(func=cmd_run)
+
     chat = sub.add_parser("chat", help="chat in the terminal (no Telegram token needed)")
     chat.set_defaults(func=cmd_chat)
+
+    telegram = sub.add_parser("telegram", help="run the Telegram bot (polling or webhook)")
+    telegram.set_defaults(func=cmd_telegram)
 
     ask = sub.add_parser("ask", help="answer one question (or a JSONL batch) from the guide")
     ask.add_argument("question", nargs="?", help='the question, or "-" to read standard input')

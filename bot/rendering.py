@@ -47,3 +47,20 @@ def split_message(text: str, limit: int = TELEGRAM_MAX_CHARS) -> list[str]:
     if rest:
         parts.append(rest)
     return parts
+
+
+def html_parts(reply: Reply, limit: int = TELEGRAM_MAX_CHARS) -> list[str]:
+    """The reply as Telegram HTML messages, each within ``limit`` characters.
+
+    The text is escaped first and split only at white space, so no entity (``&amp;``) or
+    tag is cut; the italic section line goes with the last part when it fits.
+    """
+    text = html.escape(reply.text, quote=False)
+    section = f"<i>Section: {html.escape(reply.section, quote=False)}</i>" if reply.section else ""
+    parts = split_message(text, limit) if text else []
+    if section:
+        if parts and len(parts[-1]) + 2 + len(section) <= limit:
+            parts[-1] = f"{parts[-1]}\n\n{section}"
+        else:
+            parts.append(section)
+    return parts

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +39,33 @@ class Settings(BaseSettings):
         ],
         description="Folders of eval JSONL files for `calfcoach eval`.",
     )
+
+    telegram_bot_token: SecretStr | None = Field(
+        default=None, description="The bot's token from @BotFather; unset runs the terminal chat."
+    )
+    telegram_api_url: str | None = Field(
+        default=None,
+        description="Bot API base URL (a self-hosted Bot API server or a test emulator).",
+    )
+    webhook_url: str | None = Field(
+        default=None, description="Public HTTPS URL Telegram posts updates to; unset = polling."
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token."
+    )
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_listen: str = Field(default="0.0.0.0", description="Interface the webhook binds.")
+    webhook_path: str = Field(default="telegram", description="URL path of the webhook.")
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_chars(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            import re
+
+            if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+                raise ValueError("WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ or -")
+        return value
 
     @field_validator("log_level")
     @classmethod

@@ -34,6 +34,7 @@ HELP_TEXT = (
     "• What rep range is best for the soleus?\n\n"
     "Commands:\n"
     "/assess - a guided self-test (about 10 minutes): imbalances and a weekly program\n"
+    "/faq - the questions coaches ask most\n"
     "/program - your last program\n"
     "/help - this message"
 )
@@ -66,8 +67,23 @@ class Step:
 
 
 def answer_reply(answer: Answer) -> Reply:
-    """A QA answer as a reply; red flags and declines carry no section."""
-    return Reply(text=answer.body, section=answer.section_label(), kind=answer.kind)
+    """A QA answer as a reply, with related questions, the self-test and a share button.
+
+    Red flags get no buttons: the only next step offered is seeing a clinician.
+    """
+    if answer.kind == "red_flag":
+        return Reply(text=answer.body, kind=answer.kind)
+    rows: list[tuple[Button, ...]] = [
+        (Button(label[:60], payload=payload),) for label, payload in answer.related
+    ]
+    actions = [START_TEST_BUTTON]
+    if answer.kind != "out_of_scope":
+        share = answer.question if answer.faq_id is None else f"faq:{answer.faq_id}"
+        actions.append(Button("Share", share_query=share[:256]))
+    rows.append(tuple(actions))
+    return Reply(
+        text=answer.body, section=answer.section_label(), kind=answer.kind, buttons=tuple(rows)
+    )
 
 
 def _values(answers: dict[str, Any]) -> AssessmentInput:
@@ -128,6 +144,8 @@ class Engine:
         if command == "/start":
             if argument.strip() == "assess":
                 return self._start_test(state)
+            if argument.strip().startswith("faq_"):
+                return self._faq(state, argument.strip().removeprefix("faq_"))
             if in_test:
                 return self._with_prompt(
                     state, [Reply("Welcome back! Your self-test is still open.")]
@@ -160,12 +178,27 @@ class Engine:
             )
         if command == "/back":
             return self._back(state)
+        if command == "/faq":
+            rows = tuple(
+                (Button(entry.question[:60], payload=f"faq:{entry.id}"),)
+                for entry in self.qa.knowledge.faq
+            )
+            return Step([Reply("Questions coaches ask most. Tap one:", buttons=rows)], state)
         if command == "/program":
             return Step([self._program_reply(state)], state)
         reply = Reply(f"I don't know the command {command}. Type /help to see what I can do.")
         return self._with_prompt(state, [reply]) if in_test else Step([reply], state)
 
     def _payload(self, state: ConversationState, payload: str) -> Step:
+        if payload.startswith("faq:"):
+            return self._faq(state, payload.removeprefix("faq:"))
+        if payload.startswith("rq:"):
+            question = self.qa.related_question(payload)
+            if question is None:
+                return Step([Reply("That button has expired; just type your question.")], state)
+            if state.assessment is not None:
+                return self._interruption(state, question)
+            return self._question(state, question)
         if payload == f"{PREFIX}start":
             if state.assessment is not None:
                 return self._with_prompt(state, [Reply("Picking up where you left off.")])
@@ -336,6 +369,24 @@ class Engine:
                 state,
             )
         return self._with_prompt(state, [answer_reply(answer)], show_how_to=False)
+
+    def _faq(self, state: ConversationState, faq_id: str) -> Step:
+        if self.qa.knowledge.faq_entry(faq_id) is None:
+            return Step(
+                [Reply("I don't know that FAQ link. Type /faq to see the questions.")], state
+            )
+        reply = answer_reply(self.qa.faq_answer(faq_id))
+        faq_entry = self.qa.knowledge.faq_entry(faq_id)
+        assert faq_entry is not None
+        reply = Reply(
+            text=f"{faq_entry.question}\n\n{reply.text}",
+            section=reply.section,
+            kind="faq",
+            buttons=reply.buttons,
+        )
+        if state.assessment is not None:
+            return self._with_prompt(state, [reply], show_how_to=False)
+        return Step([reply], state)
 
     def _program_reply(self, state: ConversationState) -> Reply:
         result = state.last_result

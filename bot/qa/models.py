@@ -33,6 +33,9 @@ class Answer(BaseModel):
     body: str = Field(default="", exclude=True, description="The answer without section line.")
     red_flag_ids: tuple[str, ...] = Field(default=(), exclude=True)
     faq_id: str | None = Field(default=None, exclude=True)
+    related: tuple[tuple[str, str], ...] = Field(
+        default=(), exclude=True, description="(question, payload) of nearby passages to offer."
+    )
 
     def section_label(self) -> str | None:
         """Where the answer came from, short enough for a chat line."""

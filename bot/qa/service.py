@@ -50,6 +50,7 @@ class QAService:
         self.knowledge = knowledge
         self.max_chars = max_chars
         self.thresholds = thresholds or ScopeThresholds()
+        self._chunk_number = {c.id: n for n, c in enumerate(retriever.index.chunks)}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> tuple[QAService, str | None]:
@@ -124,7 +125,29 @@ class QAService:
             body=body,
             sources=[Source(section=s, score=round(scores[s], 4)) for s in sections],
             passages=passages,
+            related=self._related(retrieval, sections),
         )
+
+    def _related(self, retrieval: Retrieval, used: list[str]) -> tuple[tuple[str, str], ...]:
+        """A client question for each of the next passages not already in the answer."""
+        related: list[tuple[str, str]] = []
+        for hit in retrieval.hits[1:]:
+            number = self._chunk_number[hit.chunk.id]
+            keys = self.retriever.index.keys.get(number, [])
+            if hit.chunk.section in used or not keys:
+                continue
+            question = keys[0]
+            related.append((question[:1].upper() + question[1:], f"rq:{number}:0"))
+            used = [*used, hit.chunk.section]
+        return tuple(related[:2])
+
+    def related_question(self, payload: str) -> str | None:
+        """The question behind a ``rq:<chunk>:<key>`` button, or None if it is stale."""
+        try:
+            _, chunk, key = payload.split(":")
+            return self.retriever.index.keys[int(chunk)][int(key)]
+        except (ValueError, KeyError, IndexError):
+            return None
 
     def faq_answer(
         self, faq_id: str, *, question: str | None = None, passages: list[Passage] | None = None

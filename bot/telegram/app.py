@@ -1,0 +1,101 @@
+"""Build the python-telegram-bot ``Application`` (one factory for tests and entry points)."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    Defaults,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.conversation import Conversations
+from bot.qa.service import QAService
+from bot.settings import Settings
+from bot.telegram import handlers
+from bot.telegram.handlers import SERVICES, BotServices, auxiliary
+
+log = logging.getLogger(__name__)
+
+COMMANDS = [
+    ("start", "What I can do"),
+    ("assess", "Take the calf self-test"),
+    ("faq", "Questions coaches ask most"),
+    ("program", "Your last program"),
+    ("history", "Your earlier self-tests"),
+    ("cancel", "Stop the self-test"),
+    ("help", "How to use CalfCoach"),
+    ("privacy", "What is kept and why"),
+    ("delete_my_data", "Delete everything kept about you"),
+]
+ENGINE_COMMANDS = [name for name, _ in COMMANDS] + ["back", "restart"]
+
+
+async def _post_init(application: Application) -> None:
+    """Set the command menu; a failure is logged, the bot still starts."""
+    commands = [BotCommand(name, text) for name, text in COMMANDS]
+    await auxiliary(application.bot.set_my_commands(commands), "set commands")
+
+
+def create_application(
+    settings: Settings,
+    conversations: Conversations,
+    qa: QAService,
+    *,
+    max_rate: float | None = None,
+) -> Application:
+    """The bot, wired to the conversation service; ``TELEGRAM_API_URL`` redirects the Bot API."""
+    if settings.telegram_bot_token is None:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    builder = (
+        Application.builder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        .rate_limiter(AIORateLimiter(overall_max_rate=max_rate or 30, max_retries=2))
+        .concurrent_updates(True)
+        .post_init(_post_init)
+    )
+    if settings.telegram_api_url:
+        base = settings.telegram_api_url.rstrip("/")
+        builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
+    application = builder.build()
+    application.bot_data[SERVICES] = BotServices(conversations=conversations, qa=qa)
+    application.add_handler(CommandHandler(ENGINE_COMMANDS, handlers.on_command))
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.on_text))
+    application.add_handler(CallbackQueryHandler(handlers.on_button))
+    application.add_handler(InlineQueryHandler(handlers.on_inline_query))
+    application.add_error_handler(handlers.on_error)
+    return application
+
+
+def run(settings: Settings, conversations: Conversations, qa: QAService) -> None:
+    """Long polling, or a webhook server that checks Telegram's secret token header."""
+    application = create_application(settings, conversations, qa)
+    if settings.webhook_url:
+        if settings.webhook_secret is None:
+            raise ValueError("WEBHOOK_SECRET is required with WEBHOOK_URL")
+        log.info("starting webhook on %s:%s", settings.webhook_listen, settings.webhook_port)
+        application.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=settings.webhook_path,
+            webhook_url=settings.webhook_url,
+            secret_token=settings.webhook_secret.get_secret_value(),
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        log.info("starting long polling")
+        application.run_polling(allowed_updates=Update.ALL_TYPES)
