@@ -43,12 +43,16 @@ def _load_service():  # -> QAService, imported lazily
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
+    from bot.conversation import Conversations
     from bot.engine import Engine
     from bot.settings import get_settings
+    from bot.storage.factory import create_store
     from bot.terminal import run_chat
 
+    settings = get_settings()
     print("Loading the guide...", file=sys.stderr)
-    return run_chat(Engine(_load_service()), chart_dir=get_settings().data_dir / "charts")
+    conversations = Conversations(Engine(_load_service()), create_store(settings))
+    return run_chat(conversations, chart_dir=settings.data_dir / "charts")
 
 
 def _read_question(raw: str) -> str | bytes:

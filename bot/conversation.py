@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime, timedelta
 
 from bot.assessment.report import history_text
 from bot.engine import Engine, Incoming, Reply
 from bot.engine.messages import Button
-from bot.storage.base import Store
+from bot.storage.base import Store, UserSession
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,10 @@ PRIVACY_TEXT = (
     "• the ids of processed Telegram updates, so a redelivered message is not answered twice.\n\n"
     "Your messages' text is not logged. Nothing is shared with anyone. "
     "/delete_my_data removes all of it."
+)
+REMINDER_TEXT = (
+    "Time to re-test your calves! It has been {weeks} weeks since your program. "
+    "Type /assess to take the self-test again and see what changed (/history compares)."
 )
 DELETE_PAYLOAD = "data:delete"
 KEEP_PAYLOAD = "data:keep"
@@ -66,8 +71,10 @@ class Conversations:
                 return [Reply("Done: everything CalfCoach kept about you is deleted.", edit=True)]
             if incoming.payload == KEEP_PAYLOAD:
                 return [Reply("OK, nothing was deleted.", edit=True)]
+            if incoming.payload and incoming.payload.startswith("remind:"):
+                return [await self._remind(session, incoming)]
             if command == "/history":
-                return [Reply(history_text(await session.results()))]
+                return await self._history(session)
             completed = session.state.tests_completed
             step = await asyncio.to_thread(self.engine.handle, session.state, incoming)
             state = step.state
@@ -75,3 +82,30 @@ class Conversations:
                 await session.add_result(state.last_input, state.last_result)
             await session.save(state)
             return step.replies
+
+    async def _remind(self, session: UserSession, incoming: Incoming) -> Reply:
+        weeks = incoming.payload.removeprefix("remind:") if incoming.payload else "no"
+        if not weeks.isdigit():
+            return Reply("OK, no reminder. Type /assess whenever you want to re-test.", edit=True)
+        due = datetime.now(UTC) + timedelta(weeks=int(weeks))
+        chat_id = incoming.chat_id
+        if chat_id is None and incoming.user_id.lstrip("-").isdigit():
+            chat_id = int(incoming.user_id)
+        if chat_id is None:
+            return Reply(f"I can only send reminders on Telegram. Re-test on {due:%d %B %Y}.")
+        await session.add_reminder(chat_id, due, REMINDER_TEXT.format(weeks=weeks))
+        return Reply(f"Done: I'll remind you on {due:%d %B %Y} to re-test.", edit=True)
+
+    async def _history(self, session: UserSession) -> list[Reply]:
+        results = await session.results()
+        replies = [Reply(history_text(results), kind="history")]
+        if results:
+            from bot.charts import results_chart
+
+            previous = results[-2].input if len(results) > 1 else None
+            try:
+                image = await asyncio.to_thread(results_chart, results[-1].input, previous)
+                replies.append(Reply("", image=image, kind="chart"))
+            except Exception:
+                log.exception("history chart failed")
+        return replies

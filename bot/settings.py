@@ -40,6 +40,11 @@ class Settings(BaseSettings):
         description="Folders of eval JSONL files for `calfcoach eval`.",
     )
 
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default SQLite in DATA_DIR; postgresql://... for replicas.",
+    )
+    reminder_poll_seconds: float = Field(default=60.0, gt=0)
     telegram_bot_token: SecretStr | None = Field(
         default=None, description="The bot's token from @BotFather; unset runs the terminal chat."
     )

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 from typing import TextIO
 
-from bot.engine import ConversationState, Engine, Incoming
+from bot.conversation import Conversations
+from bot.engine import Incoming
 from bot.rendering import to_plain
 
 QUIT_WORDS = {"/quit", "/exit", "quit", "exit"}
 
 
 def run_chat(
-    engine: Engine,
+    conversations: Conversations,
     stdin: TextIO = sys.stdin,
     stdout: TextIO = sys.stdout,
     chart_dir: Path | None = None,
@@ -21,9 +23,26 @@ def run_chat(
     """Read lines, answer each; ``/quit`` or end of input leaves. Returns an exit code.
 
     Charts are written as PNG files into ``chart_dir`` (when given) and their path shown.
+    The conversation lives in the store, so a half-done self-test resumes next time.
     """
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(conversations.store.migrate())
+        return _chat_loop(conversations, loop, stdin, stdout, chart_dir)
+    finally:
+        loop.run_until_complete(conversations.store.close())
+        loop.close()
+
+
+def _chat_loop(
+    conversations: Conversations,
+    loop: asyncio.AbstractEventLoop,
+    stdin: TextIO,
+    stdout: TextIO,
+    chart_dir: Path | None,
+) -> int:
     interactive = stdin.isatty()
-    state = ConversationState.new("terminal")
+    charts = 0
     buttons: dict[str, str] = {}  # label -> payload of the buttons on screen
     stdout.write("CalfCoach - ask about calves and ankles. /help for help, /quit to leave.\n")
     while True:
@@ -47,15 +66,15 @@ def run_chat(
         # Typing a button's label presses it, as a tap would in Telegram.
         payload = buttons.get(text.lower())
         incoming = Incoming(user_id="terminal", text=text, payload=payload)
-        step = engine.handle(state, incoming)
-        state = step.state
-        if any(reply.buttons for reply in step.replies):
+        replies = loop.run_until_complete(conversations.handle(incoming))
+        if any(reply.buttons for reply in replies):
             buttons = {}
-        for reply in step.replies:
+        for reply in replies:
             if reply.image is not None:
                 if chart_dir is not None:
                     chart_dir.mkdir(parents=True, exist_ok=True)
-                    path = chart_dir / f"self-test-{state.tests_completed}.png"
+                    charts += 1
+                    path = chart_dir / f"chart-{charts}.png"
                     path.write_bytes(reply.image)
                     stdout.write(f"\ncoach> (chart of your results saved to {path})\n")
                 continue

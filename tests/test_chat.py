@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 
+from bot.conversation import Conversations
 from bot.engine import ConversationState, Engine, Incoming
 from bot.qa.service import QAService
 from bot.rendering import split_message, to_html, to_plain
+from bot.storage.memory import MemoryStore
 from bot.terminal import run_chat
 
 
@@ -40,7 +42,7 @@ def test_terminal_chat_session(qa: QAService) -> None:
         "my foot went numb\n/quit\nnever read\n"
     )
     stdout = io.StringIO()
-    assert run_chat(Engine(qa), stdin=stdin, stdout=stdout) == 0
+    assert run_chat(Conversations(Engine(qa), MemoryStore()), stdin=stdin, stdout=stdout) == 0
     out = stdout.getvalue()
     assert "Hi! I'm CalfCoach" in out
     assert "Section:" in out and "standing calf raise" in out.lower()
@@ -80,7 +82,9 @@ def test_terminal_self_test_with_typed_buttons(qa: QAService) -> None:
         ]
     )
     stdout = io.StringIO()
-    run_chat(Engine(qa), stdin=io.StringIO(script + "\n"), stdout=stdout)
+    run_chat(
+        Conversations(Engine(qa), MemoryStore()), stdin=io.StringIO(script + "\n"), stdout=stdout
+    )
     out = stdout.getvalue()
     assert "Step 1 of 9" in out and "Step 9 of 9" in out
     assert "[Start the self-test]" in out

@@ -44,7 +44,8 @@ def test_full_assessment_typed(engine: Engine) -> None:
     first = chat.say("/assess")
     assert "Step 1 of 9" in first[-1].text and "safety check" in first[-1].text
     replies = answer_all(chat, FULL)
-    findings, chart, program = replies
+    findings, chart, program, offer = replies
+    assert offer.kind == "reminder_offer" and "remind:8" in [b.payload for b in offer.buttons[0]]
     assert findings.kind == "findings" and program.kind == "program"
     assert chart.kind == "chart" and chart.image and chart.image.startswith(b"\x89PNG")
     assert "left: 9 bent-knee vs 22 straight-knee reps" in findings.text
@@ -76,7 +77,7 @@ def test_buttons_drive_choices_and_history_multiselect(engine: Engine) -> None:
     assert "ankle sprain" in chat.last(payload="a:hist:ankle_sprain")
     chat.say(payload="a:hist:achilles_pain")
     chat.say(payload="a:hist:ankle_sprain")  # untick
-    findings, _chart, program = chat.say(payload="a:hist:done")
+    findings, _chart, program, _offer = chat.say(payload="a:hist:done")
     assert "ankle sprains" not in findings.text  # unticked, and balance was skipped
     assert "Eccentric calf raise" in program.text and "physiotherapist" in program.text
 

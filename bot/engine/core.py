@@ -349,7 +349,20 @@ class Engine:
             except Exception:  # a chart is a nicety; the findings and program must arrive
                 log.exception("chart rendering failed")
         if result.program is not None:
+            weeks = result.program.retest_after_weeks
             replies.append(Reply(program_text(result.program), kind="program"))
+            replies.append(
+                Reply(
+                    f"Shall I remind you to re-test in {weeks} weeks?",
+                    buttons=(
+                        (
+                            Button(f"Remind me in {weeks} weeks", payload=f"remind:{weeks}"),
+                            Button("No, thanks", payload="remind:no"),
+                        ),
+                    ),
+                    kind="reminder_offer",
+                )
+            )
         return Step(replies, state)
 
     def _interruption(self, state: ConversationState, text: str) -> Step:

@@ -13,6 +13,7 @@ class Incoming:
     text: str = ""
     payload: str | None = None  # set when a button was pressed
     update_id: int | None = None
+    chat_id: int | None = None  # where reminders go; defaults to the user's private chat
 
 
 @dataclass(frozen=True)

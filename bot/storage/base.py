@@ -20,6 +20,17 @@ class StoredResult:
     result: AssessmentResult
 
 
+@dataclass(frozen=True)
+class Reminder:
+    """A message to send a user later (a re-test reminder)."""
+
+    id: int
+    user_id: str
+    chat_id: int
+    due_at: datetime
+    text: str
+
+
 class UserSession(ABC):
     """One user's data inside a transaction, with the user locked against other updates."""
 
@@ -40,6 +51,9 @@ class UserSession(ABC):
         """Completed self-tests, oldest first."""
 
     @abstractmethod
+    async def add_reminder(self, chat_id: int, due_at: datetime, text: str) -> None: ...
+
+    @abstractmethod
     async def delete_everything(self) -> None:
         """Remove every row that belongs to this user."""
 
@@ -50,6 +64,22 @@ class Store(ABC):
     @abstractmethod
     def session(self, user_id: str) -> AbstractAsyncContextManager[UserSession]:
         """Lock the user, load their state; commit on normal exit, roll back on error."""
+
+    @abstractmethod
+    async def claim_due_reminders(
+        self, now: datetime, worker: str, limit: int = 50
+    ) -> list[Reminder]:
+        """Take reminders due by ``now`` that no live worker holds; each goes to one worker."""
+
+    @abstractmethod
+    async def mark_sent(self, reminder_id: int) -> None: ...
+
+    @abstractmethod
+    async def release(self, reminder_id: int) -> None:
+        """Give a claimed reminder back (sending failed); it will be claimed again."""
+
+    async def migrate(self) -> None:  # noqa: B027 - optional hook
+        """Create or upgrade the schema."""
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

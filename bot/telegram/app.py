@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import socket
+from datetime import UTC, datetime
 
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
@@ -40,9 +44,48 @@ ENGINE_COMMANDS = [name for name, _ in COMMANDS] + ["back", "restart"]
 
 
 async def _post_init(application: Application) -> None:
-    """Set the command menu; a failure is logged, the bot still starts."""
+    """Migrate the store, start the reminder loop, set the command menu (best effort)."""
+    services: BotServices = application.bot_data[SERVICES]
+    await services.conversations.store.migrate()
+    services.reminder_task = asyncio.create_task(
+        reminder_loop(application, services.reminder_poll_seconds), name="reminders"
+    )
     commands = [BotCommand(name, text) for name, text in COMMANDS]
     await auxiliary(application.bot.set_my_commands(commands), "set commands")
+
+
+async def _post_stop(application: Application) -> None:
+    services: BotServices = application.bot_data[SERVICES]
+    if services.reminder_task is not None:
+        services.reminder_task.cancel()
+    await services.conversations.store.close()
+
+
+async def send_due_reminders(application: Application, worker: str) -> int:
+    """Claim due reminders (each goes to exactly one replica) and send them."""
+    store = application.bot_data[SERVICES].conversations.store
+    sent = 0
+    for reminder in await store.claim_due_reminders(datetime.now(UTC), worker):
+        try:
+            await application.bot.send_message(reminder.chat_id, reminder.text)
+        except Exception:
+            log.warning("reminder %s not sent; releasing it", reminder.id, exc_info=True)
+            await store.release(reminder.id)
+            continue
+        await store.mark_sent(reminder.id)
+        sent += 1
+    return sent
+
+
+async def reminder_loop(application: Application, every: float) -> None:
+    """Poll the store for due reminders; restarts pick up where the store says."""
+    worker = f"{socket.gethostname()}-{os.getpid()}"
+    while True:
+        try:
+            await send_due_reminders(application, worker)
+        except Exception:
+            log.exception("reminder loop failed; retrying")
+        await asyncio.sleep(every)
 
 
 def create_application(
@@ -67,12 +110,15 @@ def create_application(
         .rate_limiter(AIORateLimiter(overall_max_rate=max_rate or 30, max_retries=2))
         .concurrent_updates(True)
         .post_init(_post_init)
+        .post_stop(_post_stop)
     )
     if settings.telegram_api_url:
         base = settings.telegram_api_url.rstrip("/")
         builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
     application = builder.build()
-    application.bot_data[SERVICES] = BotServices(conversations=conversations, qa=qa)
+    application.bot_data[SERVICES] = BotServices(
+        conversations=conversations, qa=qa, reminder_poll_seconds=settings.reminder_poll_seconds
+    )
     application.add_handler(CommandHandler(ENGINE_COMMANDS, handlers.on_command))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.on_text))
     application.add_handler(CallbackQueryHandler(handlers.on_button))

@@ -30,6 +30,8 @@ class BotServices:
 
     conversations: Conversations
     qa: QAService
+    reminder_poll_seconds: float = 60.0
+    reminder_task: asyncio.Task[None] | None = None
 
 
 def _services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:
@@ -88,9 +90,15 @@ async def _converse(
 
 
 def _incoming(update: Update, text: str = "", payload: str | None = None) -> Incoming:
-    user = update.effective_user
+    user, chat = update.effective_user, update.effective_chat
     assert user is not None
-    return Incoming(user_id=str(user.id), text=text, payload=payload, update_id=update.update_id)
+    return Incoming(
+        user_id=str(user.id),
+        text=text,
+        payload=payload,
+        update_id=update.update_id,
+        chat_id=chat.id if chat is not None else None,
+    )
 
 
 async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
