@@ -1,0 +1,191 @@
+"""The stores against real databases: SQLite always, PostgreSQL when one is reachable."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from bot.conversation import DELETE_PAYLOAD, Conversations
+from bot.engine import Engine, Incoming
+from bot.qa.service import QAService
+from bot.storage.schema import USER_TABLES
+from bot.storage.sql import SqlStore
+
+PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+
+
+async def _pg_database() -> str | None:
+    """Create a throwaway database; None (skip) when no PostgreSQL answers."""
+    engine = sa.ext.asyncio.create_async_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    name = f"calfcoach_test_{uuid.uuid4().hex[:8]}"
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except Exception:
+        return None
+    finally:
+        await engine.dispose()
+    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+
+
+async def _drop(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    engine = sa.ext.asyncio.create_async_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'calfcoach.db'}"
+        return
+    url = await _pg_database()
+    if url is None:
+        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432 (start it to run these)")
+    try:
+        yield url
+    finally:
+        await _drop(url)
+
+
+@pytest.fixture
+async def replicas(db_url: str, qa: QAService) -> AsyncIterator[list[Conversations]]:
+    """Two independent 'processes' (engine + store) on the same database."""
+    stores = [SqlStore(db_url), SqlStore(db_url)]
+    await asyncio.gather(*(s.migrate() for s in stores))  # replicas start together
+    yield [Conversations(Engine(qa, charts=False), s) for s in stores]
+    for store in stores:
+        await store.close()
+
+
+UPDATE_IDS = itertools.count(1000)  # Telegram's update ids are unique across users
+
+
+class User:
+    def __init__(self, user_id: str = "42") -> None:
+        self.user_id = user_id
+
+    def incoming(self, text: str = "", payload: str | None = None) -> Incoming:
+        return Incoming(
+            self.user_id, text, payload, update_id=next(UPDATE_IDS), chat_id=int(self.user_id)
+        )
+
+
+async def test_state_survives_a_restart(
+    replicas: list[Conversations], db_url: str, qa: QAService
+) -> None:
+    user, (first, _) = User(), replicas
+    for text in ["/assess", "no", "20"]:
+        await first.handle(user.incoming(text))
+    restarted = SqlStore(db_url)
+    await restarted.migrate()
+    again = Conversations(Engine(qa, charts=False), restarted)
+    replies = await again.handle(user.incoming("/assess"))
+    assert "where you left off" in replies[0].text and replies[-1].text.startswith("Step 3 of 9")
+    await restarted.close()
+
+
+async def test_concurrent_updates_for_one_user_do_not_interleave(
+    replicas: list[Conversations],
+) -> None:
+    user, (a, b) = User(), replicas
+    await a.handle(user.incoming("/assess"))
+    await a.handle(user.incoming("no"))
+    first, second = await asyncio.gather(
+        a.handle(user.incoming("20")), b.handle(user.incoming("18"))
+    )
+    prompts = sorted(r[-1].text[:12] for r in (first, second))
+    assert prompts == ["Step 3 of 9.", "Step 4 of 9."]  # one after the other, nothing lost
+    replies = await a.handle(user.incoming("/assess"))
+    assert replies[-1].text.startswith("Step 4 of 9")
+
+
+async def test_redelivered_update_is_a_no_op(replicas: list[Conversations]) -> None:
+    user, (a, b) = User(), replicas
+    await a.handle(user.incoming("/assess"))
+    again = user.incoming("no")
+    assert (await a.handle(again))[-1].text.startswith("Step 2 of 9")
+    assert await b.handle(again) == []  # the other replica gets the same update
+    assert await a.handle(again) == []
+    assert (await a.handle(user.incoming("/assess")))[-1].text.startswith("Step 2 of 9")
+
+
+async def test_two_replicas_alternate_one_conversation(replicas: list[Conversations]) -> None:
+    user = User()
+    script = ["/assess", "no", "22", "20", "9", "15", "12", "30", "left", "1 3"]
+    last = []
+    for n, text in enumerate(script):
+        last = await replicas[n % 2].handle(user.incoming(text))
+    assert [r.kind for r in last] == ["findings", "program", "reminder_offer"]
+    assert "left: 9 bent-knee vs 22 straight-knee reps" in last[0].text
+    history = await replicas[1].handle(user.incoming("/history"))
+    assert "Your self-tests (1)" in history[0].text
+    for text in ["/assess", "no", "24", "21", "12", "15", "skip", "neither", "none"]:
+        await replicas[0].handle(user.incoming(text))
+    history = await replicas[1].handle(user.incoming("/history"))
+    assert "Your self-tests (2)" in history[0].text
+    assert "straight knee: left 24 (+2), right 21 (+1)" in history[0].text
+
+
+async def test_reminders_are_stored_survive_restart_and_are_sent_once(
+    replicas: list[Conversations], db_url: str
+) -> None:
+    user, (a, b) = User(), replicas
+    for text in ["/assess", "no", "25", "25", "25", "25", "skip", "neither", "none"]:
+        await a.handle(user.incoming(text))
+    reply = await a.handle(user.incoming(payload="remind:8"))
+    assert "remind you on" in reply[0].text
+    later = datetime.now(UTC) + timedelta(weeks=8, minutes=1)
+    assert await a.store.claim_due_reminders(datetime.now(UTC), "w0") == []  # not due yet
+    restarted = SqlStore(db_url)  # a restart: the reminder is read back from the store
+    await restarted.migrate()
+    claims = await asyncio.gather(
+        restarted.claim_due_reminders(later, "w1"), b.store.claim_due_reminders(later, "w2")
+    )
+    claimed = [r for batch in claims for r in batch]
+    assert len(claimed) == 1 and claimed[0].chat_id == 42 and "re-test" in claimed[0].text
+    await restarted.release(claimed[0].id)  # sending failed: it comes back
+    retry = await b.store.claim_due_reminders(later, "w2")
+    assert [r.id for r in retry] == [claimed[0].id]
+    await b.store.mark_sent(retry[0].id)
+    assert await restarted.claim_due_reminders(later + timedelta(days=1), "w1") == []
+    await restarted.close()
+
+
+async def test_delete_my_data_removes_every_row(replicas: list[Conversations]) -> None:
+    user, other, (a, _) = User("42"), User("77"), replicas
+    for who in (user, other):
+        for text in ["/assess", "no", "25", "25", "25", "25", "skip", "neither", "none"]:
+            await a.handle(who.incoming(text))
+        await a.handle(who.incoming(payload="remind:8"))
+    confirm = await a.handle(user.incoming("/delete_my_data"))
+    assert DELETE_PAYLOAD in [b.payload for b in confirm[0].buttons[0]]
+    done = await a.handle(user.incoming(payload=DELETE_PAYLOAD))
+    assert "deleted" in done[0].text
+    store = a.store
+    assert isinstance(store, SqlStore)
+    async with store.engine.connect() as conn:
+        for table in USER_TABLES:
+            mine = await conn.scalar(
+                sa.select(sa.func.count()).select_from(table).where(table.c.user_id == "42")
+            )
+            theirs = await conn.scalar(
+                sa.select(sa.func.count()).select_from(table).where(table.c.user_id == "77")
+            )
+            assert mine == 0, table.name
+            assert theirs > 0, table.name
+    assert "No self-tests yet" in (await a.handle(user.incoming("/history")))[0].text
+
+
+async def test_privacy_says_what_is_kept(replicas: list[Conversations]) -> None:
+    reply = await replicas[0].handle(User().incoming("/privacy"))
+    assert "not logged" in reply[0].text and "/delete_my_data" in reply[0].text
