@@ -216,6 +216,11 @@ def cmd_index(args: argparse.Namespace) -> int:
     save_index(index, directory)
     m = index.manifest
     print(f"built {directory}: {m.chunks} chunks, {m.vectors} vectors, model {m.model_name}")
+    if settings.embedding_backend == "onnx":
+        from bot.qa.service import load_onnx_encoder
+
+        onnx, _ = load_onnx_encoder(settings, encoder)
+        print(f"ONNX query encoder ready in {onnx.path}")  # type: ignore[attr-defined]
     return 0
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,6 +25,13 @@ class Settings(BaseSettings):
         default="all-MiniLM-L6-v2",
         description="sentence-transformers model: the packaged name or a local directory.",
     )
+    embedding_backend: Literal["onnx", "torch"] = Field(
+        default="onnx",
+        description="onnx: queries embedded with onnxruntime (no torch at run time); torch: "
+        "sentence-transformers.",
+    )
+    encoder_threads: int = Field(default=0, ge=0, description="onnxruntime threads; 0 = auto.")
+    answer_cache_size: int = Field(default=2048, ge=0, description="Cached answers (0 = off).")
     data_dir: Path = Field(
         default=PROJECT_ROOT / "var", description="Where the index and the database live."
     )

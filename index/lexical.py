@@ -7,6 +7,7 @@ start-up from the stored chunks (milliseconds for this corpus), so nothing is pi
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 
@@ -17,6 +18,8 @@ import Stemmer
 from index.chunking import Chunk
 from knowledge.models import SynonymGroup
 
+# bm25s logs every index build at DEBUG through its own handler; keep it quiet.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 _STEMMER = Stemmer.Stemmer("english")
 _WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
+from index.batching import MicroBatcher
 from index.chunking import Chunk
-from index.embedding import Encoder
 from index.lexical import LexicalIndex, SynonymExpander
 from index.store import GuideIndex
 from knowledge.models import SynonymGroup
@@ -64,18 +65,29 @@ class Retrieval:
         return max(self.faq, key=lambda item: item[1]) if self.faq else None
 
 
+class QueryEncoder(Protocol):
+    """What retrieval needs from an encoder (``Encoder`` or ``OnnxEncoder``)."""
+
+    model_name: str
+
+    def encode(self, texts: list[str], *, batch_size: int = 64) -> np.ndarray: ...
+
+
 class Retriever:
     """Search the guide index for the passages that answer a question."""
 
     def __init__(
         self,
         index: GuideIndex,
-        encoder: Encoder,
+        encoder: QueryEncoder,
         synonyms: Sequence[SynonymGroup] = (),
         weights: RetrievalWeights | None = None,
+        *,
+        batcher: MicroBatcher | None = None,
     ) -> None:
         self.index = index
         self.encoder = encoder
+        self.batcher = batcher or MicroBatcher(encoder.encode)
         self.weights = weights or RetrievalWeights()
         self.expander = SynonymExpander(synonyms)
         use_keys = "key" in self.weights.views
@@ -96,7 +108,14 @@ class Retriever:
             self._rows_by_chunk.setdefault(int(view_chunk[row]), []).append(int(row))
 
     def encode(self, questions: list[str]) -> np.ndarray:
+        """One question goes through the micro-batcher (it may share a model call with
+        other users' questions); an explicit batch is encoded as it is."""
+        if len(questions) == 1:
+            return self.batcher.encode_one(questions[0]).reshape(1, -1)
         return self.encoder.encode(questions)
+
+    async def encode_async(self, question: str) -> np.ndarray:
+        return await self.batcher.encode_async(question)
 
     def search(self, question: str, k: int = 3, vector: np.ndarray | None = None) -> Retrieval:
         """Rank chunks for ``question``; pass ``vector`` when it was encoded in a batch."""

@@ -75,3 +75,41 @@ def test_model_name_must_resolve_offline(tmp_path: Path) -> None:
     assert resolve_model_path(str(tmp_path)) == tmp_path
     with pytest.raises(ModelNotAvailable, match="not available offline"):
         resolve_model_path("sentence-transformers/some-hub-model")
+
+
+def test_onnx_encoder_gives_the_same_vectors_as_sentence_transformers(
+    tmp_path: Path, encoder: Encoder
+) -> None:
+    from index.onnx_encoder import OnnxEncoder, export_onnx
+
+    target = export_onnx(encoder.model_name, encoder.path, encoder.fingerprint, tmp_path / "onnx")
+    onnx = OnnxEncoder(target)
+    assert (onnx.model_name, onnx.fingerprint) == (encoder.model_name, encoder.fingerprint)
+    texts = ["why are my calves weak?", "a" * 3000, "heel rolls in on single leg raises", "x"]
+    cosine = (onnx.encode(texts) * encoder.encode(texts)).sum(axis=1)
+    assert cosine.min() > 0.9999
+
+
+def test_micro_batcher_shares_model_calls_between_concurrent_requests(encoder: Encoder) -> None:
+    import threading
+
+    from index.batching import MicroBatcher
+
+    calls: list[int] = []
+    gate, entered = threading.Event(), threading.Event()
+
+    def slow_encode(texts: list[str]) -> np.ndarray:
+        calls.append(len(texts))
+        entered.set()
+        gate.wait(5)  # hold the first call so the others queue up behind it
+        return encoder.encode(texts)
+
+    batcher = MicroBatcher(slow_encode, max_batch=64)
+    first = batcher.submit("first question")
+    assert entered.wait(5)
+    futures = [batcher.submit(f"question {n}") for n in range(20)]
+    gate.set()
+    vectors = [f.result(10) for f in [first, *futures]]
+    assert calls == [1, 20]  # 21 requests, 2 model calls
+    assert np.allclose(vectors[5], encoder.encode(["question 4"])[0], atol=1e-5)
+    batcher.close()

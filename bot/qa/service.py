@@ -6,17 +6,24 @@ adapter all call :meth:`QAService.answer` and render the :class:`Answer` their o
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from bot.qa.compose import compose_answer, with_section_line
 from bot.qa.models import Answer, Passage, Source
 from bot.qa.question import validate_question
 from bot.qa.scope import ScopeThresholds, in_scope
-from bot.safety import triage
+from bot.safety import Triage, triage
 from bot.settings import Settings
-from index.retrieval import Retrieval, Retriever
+from index.retrieval import QueryEncoder, Retrieval, Retriever
 from knowledge.models import Knowledge
+
+if TYPE_CHECKING:
+    from index.embedding import Encoder
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +42,50 @@ OUT_OF_SCOPE_TEXT = (
 )
 
 
+class AnswerCache:
+    """A small thread-safe LRU of answers by question (FAQ buttons, broadcasts)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, Answer] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(question: str) -> str:
+        return " ".join(question.lower().split())
+
+    def get(self, question: str) -> Answer | None:
+        if not self.size:
+            return None
+        with self._lock:
+            key = self._key(question)
+            answer = self._items.get(key)
+            if answer is not None:
+                self._items.move_to_end(key)
+            return answer
+
+    def put(self, question: str, answer: Answer) -> None:
+        if not self.size:
+            return
+        with self._lock:
+            self._items[self._key(question)] = answer
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+def load_onnx_encoder(settings: Settings, encoder: Encoder) -> tuple[QueryEncoder, str | None]:
+    """The ONNX export of ``encoder``'s model, exporting it first if it is missing."""
+    from index.onnx_encoder import OnnxEncoder, export_onnx, onnx_dir
+
+    target = onnx_dir(settings.resolved_index_dir.parent / "models", encoder.fingerprint)
+    notice = None
+    if not (target / "model.onnx").exists():
+        notice = f"exporting {encoder.model_name} to ONNX in {target}"
+        log.warning(notice)
+        export_onnx(encoder.model_name, encoder.path, encoder.fingerprint, target)
+    return OnnxEncoder(target, threads=settings.encoder_threads), notice
+
+
 class QAService:
     """Answers questions from the guide; one instance serves every user."""
 
@@ -45,8 +96,10 @@ class QAService:
         *,
         max_chars: int = 700,
         thresholds: ScopeThresholds | None = None,
+        cache_size: int = 0,
     ) -> None:
         self.retriever = retriever
+        self.cache = AnswerCache(cache_size)
         self.knowledge = knowledge
         self.max_chars = max_chars
         self.thresholds = thresholds or ScopeThresholds()
@@ -54,20 +107,61 @@ class QAService:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> tuple[QAService, str | None]:
-        """Load the model and the index (rebuilding a stale one); returns a rebuild notice."""
+        """Load the index (rebuilding a stale one) and the query encoder.
+
+        With the ONNX backend (default) torch is imported only when the index or the ONNX
+        export must be (re)built; a fresh start loads onnxruntime and the stored vectors.
+        Returns the service and a notice saying what had to be rebuilt, if anything.
+        """
         from index.embedding import Encoder
         from index.store import load_or_build
         from knowledge.facts import load_facts
 
         encoder = Encoder(settings.embedding_model)
         index, notice = load_or_build(settings.resolved_index_dir, encoder)
+        query_encoder: QueryEncoder = encoder
+        if settings.embedding_backend == "onnx":
+            query_encoder, exported = load_onnx_encoder(settings, encoder)
+            if exported:
+                notice = f"{notice}; {exported}" if notice else exported
         knowledge = load_facts()
-        retriever = Retriever(index, encoder, knowledge.synonyms)
-        return cls(retriever, knowledge, max_chars=settings.answer_max_chars), notice
+        retriever = Retriever(index, query_encoder, knowledge.synonyms)
+        service = cls(
+            retriever,
+            knowledge,
+            max_chars=settings.answer_max_chars,
+            cache_size=settings.answer_cache_size,
+        )
+        return service, notice
 
     def answer(self, question: str) -> Answer:
         """Answer one question (raises ``InvalidQuestion`` for unusable input)."""
-        return self.answer_many([question])[0]
+        cleaned = validate_question(question)
+        cached = self.cache.get(cleaned)
+        if cached is not None:
+            return cached
+        answer = self.answer_many([cleaned])[0]
+        self.cache.put(cleaned, answer)
+        return answer
+
+    async def answer_async(self, question: str) -> Answer:
+        """Answer without blocking the event loop: the encode joins the micro-batch, the
+        search runs in a worker thread. Repeated questions (FAQ buttons) hit the cache."""
+        cleaned = validate_question(question)
+        cached = self.cache.get(cleaned)
+        if cached is not None:
+            return cached
+        flags = triage(cleaned, self.knowledge.red_flags)
+        if flags.is_red_flag:
+            answer = self._red_flag(cleaned, flags)
+        else:
+            vector = await self.retriever.encode_async(cleaned)
+            retrieval = await asyncio.to_thread(
+                self.retriever.search, cleaned, TOP_PASSAGES, vector
+            )
+            answer = self._from_retrieval(retrieval)
+        self.cache.put(cleaned, answer)
+        return answer
 
     def answer_many(self, questions: Sequence[str]) -> list[Answer]:
         """Answer several questions, encoding the ones that need retrieval in one batch."""
@@ -77,15 +171,7 @@ class QAService:
         for i, question in enumerate(cleaned):
             flags = triage(question, self.knowledge.red_flags)
             if flags.is_red_flag:
-                results[i] = Answer(
-                    question=question,
-                    in_scope=True,
-                    red_flag=True,
-                    answer=flags.referral_text(),
-                    body=flags.referral_text(),
-                    kind="red_flag",
-                    red_flag_ids=flags.ids,
-                )
+                results[i] = self._red_flag(question, flags)
             else:
                 pending.append(i)
         if pending:
@@ -94,6 +180,18 @@ class QAService:
                 retrieval = self.retriever.search(cleaned[i], k=TOP_PASSAGES, vector=vector)
                 results[i] = self._from_retrieval(retrieval)
         return [r for r in results if r is not None]
+
+    @staticmethod
+    def _red_flag(question: str, flags: Triage) -> Answer:
+        return Answer(
+            question=question,
+            in_scope=True,
+            red_flag=True,
+            answer=flags.referral_text(),
+            body=flags.referral_text(),
+            kind="red_flag",
+            red_flag_ids=flags.ids,
+        )
 
     def _from_retrieval(self, retrieval: Retrieval) -> Answer:
         passages = [
