@@ -197,6 +197,18 @@ def cmd_assess(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Measure latency, throughput, cold start, memory and the Telegram path."""
+    from bot.bench import format_bench, run_bench
+    from bot.settings import get_settings
+
+    settings = get_settings()
+    out_dir = Path(args.out) if args.out else settings.data_dir / "bench"
+    figures = run_bench(settings, out_dir, quick=args.quick)
+    print(format_bench(figures))
+    return 0
+
+
 def cmd_index(args: argparse.Namespace) -> int:
     from bot.settings import get_settings
     from index.embedding import Encoder
@@ -281,6 +293,11 @@ def build_parser() -> argparse.ArgumentParser:
     assess.add_argument("--input", required=True, metavar="FILE", help="JSON results file")
     assess.add_argument("--json", action="store_true", help="print the result as JSON")
     assess.set_defaults(func=cmd_assess)
+
+    bench = sub.add_parser("bench", help="benchmark the answer path (prints figures, writes JSON)")
+    bench.add_argument("--out", metavar="DIR", help="where the JSON goes (default DATA_DIR/bench)")
+    bench.add_argument("--quick", action="store_true", help="fewer questions (a smoke run)")
+    bench.set_defaults(func=cmd_bench)
 
     index = sub.add_parser("index", help="build or inspect the FAISS index of the guide")
     index.add_argument("action", choices=["build", "status"])

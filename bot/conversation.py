@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from bot.assessment.report import history_text
 from bot.engine import Engine, Incoming, Reply
 from bot.engine.messages import Button
-from bot.storage.base import Store, UserSession
+from bot.storage.base import Conflict, Store, UserSession
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ REMINDER_TEXT = (
     "Time to re-test your calves! It has been {weeks} weeks since your program. "
     "Type /assess to take the self-test again and see what changed (/history compares)."
 )
+MAX_ATTEMPTS = 8
 DELETE_PAYLOAD = "data:delete"
 KEEP_PAYLOAD = "data:keep"
 
@@ -44,6 +45,18 @@ class Conversations:
         self.store = store
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
+        """Run one update; a :class:`Conflict` (another replica won the race) re-runs it."""
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                return await self._step(incoming)
+            except Conflict:
+                log.info(
+                    "conflict for user %s (attempt %s); retrying", incoming.user_id, attempt + 1
+                )
+                await asyncio.sleep(0.005 * (attempt + 1))
+        return await self._step(incoming)
+
+    async def _step(self, incoming: Incoming) -> list[Reply]:
         async with self.store.session(incoming.user_id) as session:
             if incoming.update_id is not None and not await session.claim_update(
                 incoming.update_id

@@ -60,6 +60,11 @@ class Settings(BaseSettings):
         default=None,
         description="Bot API base URL (a self-hosted Bot API server or a test emulator).",
     )
+    telegram_max_rate: float = Field(
+        default=30.0,
+        gt=0,
+        description="Messages per second across all chats (Telegram allows about 30).",
+    )
     webhook_url: str | None = Field(
         default=None, description="Public HTTPS URL Telegram posts updates to; unset = polling."
     )

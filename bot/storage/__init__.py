@@ -7,4 +7,4 @@ picks the backend from settings.
 
 from bot.storage.base import Store, StoredResult, UserSession
 
-__all__ = ["Store", "StoredResult", "UserSession"]
+__all__ = ["Conflict", "Store", "StoredResult", "UserSession"]

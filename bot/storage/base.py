@@ -11,6 +11,10 @@ from bot.assessment.models import AssessmentInput, AssessmentResult
 from bot.engine.state import ConversationState
 
 
+class Conflict(Exception):
+    """Another process changed this user's data during the step; run the step again."""
+
+
 @dataclass(frozen=True)
 class StoredResult:
     """One completed self-test."""
@@ -63,7 +67,8 @@ class Store(ABC):
 
     @abstractmethod
     def session(self, user_id: str) -> AbstractAsyncContextManager[UserSession]:
-        """Lock the user, load their state; commit on normal exit, roll back on error."""
+        """Load the user's state; commit the session's writes on normal exit (raising
+        :class:`Conflict` if the user changed meanwhile), drop them on error."""
 
     @abstractmethod
     async def claim_due_reminders(

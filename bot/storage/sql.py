@@ -1,14 +1,18 @@
 """The SQL store (SQLAlchemy 2 async): SQLite (aiosqlite) by default, PostgreSQL (asyncpg)
-when several replicas serve one bot. Same code path, two locking strategies:
+when several replicas serve one bot, on one code path.
 
-* PostgreSQL: the user's ``conversations`` row is locked with ``SELECT ... FOR UPDATE``
-  for the whole load -> step -> save transaction, so two replicas (or a double tap) queue
-  up instead of interleaving; reminders are claimed with ``FOR UPDATE SKIP LOCKED``.
-* SQLite: every transaction starts with ``BEGIN IMMEDIATE`` (one writer at a time for the
-  file) and an in-process lock per user avoids busy-waiting inside one process.
+A step is *optimistic*: the user's state and its ``version`` are read, the engine runs
+with no database lock held, and the writes (new state, processed update id, results,
+reminders) are applied in one short transaction that only succeeds if ``version`` is
+unchanged. If another replica (or a double tap in another process) got there first, the
+commit raises :class:`~bot.storage.base.Conflict` and the step is re-run on the fresh
+state, so updates for one user never interleave and none is lost. Inside one process a
+per-user lock makes conflicts rare. Holding no lock while the engine runs keeps SQLite's
+single writer free for other users and PostgreSQL connections short.
 
-A redelivered Telegram update is detected by inserting its id into
-``processed_updates`` in the same transaction as the state it produced.
+A redelivered Telegram update is recognised by its id in ``processed_updates``, written in
+the same transaction as the state it produced. Reminders are claimed with ``FOR UPDATE
+SKIP LOCKED`` on PostgreSQL (one writer at a time on SQLite), so each is sent once.
 """
 
 from __future__ import annotations
@@ -24,11 +28,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bot.assessment.models import AssessmentInput, AssessmentResult
 from bot.engine.state import ConversationState
-from bot.storage.base import Reminder, Store, StoredResult, UserSession
+from bot.storage.base import Conflict, Reminder, Store, StoredResult, UserSession
 from bot.storage.schema import USER_TABLES, assessments, conversations, processed_updates, reminders
 
 log = logging.getLogger(__name__)
@@ -42,69 +47,128 @@ def _utc(value: datetime) -> datetime:
 
 
 class _SqlSession(UserSession):
-    def __init__(self, conn: AsyncConnection, user_id: str, state: ConversationState) -> None:
-        self._conn, self._user, self.state = conn, user_id, state
+    """Reads go to the database at once; writes are buffered until :meth:`commit`."""
+
+    def __init__(
+        self, store: SqlStore, user_id: str, state: ConversationState, version: int | None
+    ) -> None:
+        self._store, self._user, self.state = store, user_id, state
+        self._version = version  # None: the user has no row yet
+        self._state: ConversationState | None = None
+        self._updates: list[int] = []
+        self._results: list[dict[str, Any]] = []
+        self._reminders: list[dict[str, Any]] = []
+        self._deleted = False
 
     async def claim_update(self, update_id: int) -> bool:
-        exists = await self._conn.scalar(
-            sa.select(processed_updates.c.update_id).where(
-                processed_updates.c.update_id == update_id
+        async with self._store.engine.connect() as conn:
+            seen = await conn.scalar(
+                sa.select(processed_updates.c.update_id).where(
+                    processed_updates.c.update_id == update_id
+                )
             )
-        )
-        if exists is not None:
+        if seen is not None:
             return False
-        await self._conn.execute(
-            processed_updates.insert().values(
-                update_id=update_id, user_id=self._user, processed_at=datetime.now(UTC)
-            )
-        )
+        self._updates.append(update_id)
         return True
 
     async def save(self, state: ConversationState) -> None:
-        await self._conn.execute(
-            conversations.update()
-            .where(conversations.c.user_id == self._user)
-            .values(
-                state=state.model_dump(mode="json"),
-                version=conversations.c.version + 1,
-                updated_at=datetime.now(UTC),
-            )
-        )
+        self._state = state
 
     async def add_result(self, data: AssessmentInput, result: AssessmentResult) -> None:
-        await self._conn.execute(
-            assessments.insert().values(
-                user_id=self._user,
-                taken_at=datetime.now(UTC),
-                input=data.model_dump(mode="json"),
-                result=result.model_dump(mode="json"),
-            )
+        self._results.append(
+            {
+                "user_id": self._user,
+                "taken_at": datetime.now(UTC),
+                "input": data.model_dump(mode="json"),
+                "result": result.model_dump(mode="json"),
+            }
         )
 
     async def results(self) -> list[StoredResult]:
-        rows = await self._conn.execute(
-            sa.select(assessments.c.taken_at, assessments.c.input, assessments.c.result)
-            .where(assessments.c.user_id == self._user)
-            .order_by(assessments.c.taken_at, assessments.c.id)
-        )
-        return [
-            StoredResult(
-                _utc(row.taken_at),
-                AssessmentInput.model_validate(row.input),
-                AssessmentResult.model_validate(row.result),
+        async with self._store.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(assessments.c.taken_at, assessments.c.input, assessments.c.result)
+                .where(assessments.c.user_id == self._user)
+                .order_by(assessments.c.taken_at, assessments.c.id)
             )
-            for row in rows
+            stored = [
+                StoredResult(
+                    _utc(row.taken_at),
+                    AssessmentInput.model_validate(row.input),
+                    AssessmentResult.model_validate(row.result),
+                )
+                for row in rows
+            ]
+        return stored + [
+            StoredResult(
+                r["taken_at"],
+                AssessmentInput.model_validate(r["input"]),
+                AssessmentResult.model_validate(r["result"]),
+            )
+            for r in self._results
         ]
 
     async def add_reminder(self, chat_id: int, due_at: datetime, text: str) -> None:
-        await self._conn.execute(
-            reminders.insert().values(user_id=self._user, chat_id=chat_id, due_at=due_at, text=text)
+        self._reminders.append(
+            {"user_id": self._user, "chat_id": chat_id, "due_at": due_at, "text": text}
         )
 
     async def delete_everything(self) -> None:
-        for table in USER_TABLES:
-            await self._conn.execute(table.delete().where(table.c.user_id == self._user))
-        self.state = ConversationState.new(self._user)
+        self._deleted = True
+        self._state = None
+        self._results, self._reminders = [], []
+
+    async def commit(self) -> None:
+        """Apply the buffered writes if nobody changed this user meanwhile."""
+        async with self._store.transaction() as conn:
+            try:
+                for update_id in self._updates:
+                    await conn.execute(
+                        processed_updates.insert().values(
+                            update_id=update_id, user_id=self._user, processed_at=datetime.now(UTC)
+                        )
+                    )
+            except IntegrityError as exc:
+                raise Conflict(f"update already processed for {self._user}") from exc
+            if self._deleted:
+                await self._check_version(conn)
+                for table in USER_TABLES:
+                    await conn.execute(table.delete().where(table.c.user_id == self._user))
+                return
+            if self._state is not None:
+                await self._write_state(conn, self._state)
+            elif self._version is not None:
+                await self._check_version(conn)
+            if self._results:
+                await conn.execute(assessments.insert(), self._results)
+            if self._reminders:
+                await conn.execute(reminders.insert(), self._reminders)
+
+    async def _check_version(self, conn: AsyncConnection) -> None:
+        current = await conn.scalar(
+            sa.select(conversations.c.version).where(conversations.c.user_id == self._user)
+        )
+        if current != self._version:
+            raise Conflict(f"conversation of {self._user} changed meanwhile")
+
+    async def _write_state(self, conn: AsyncConnection, state: ConversationState) -> None:
+        values = {"state": state.model_dump(mode="json"), "updated_at": datetime.now(UTC)}
+        if self._version is None:
+            try:
+                await conn.execute(
+                    conversations.insert().values(user_id=self._user, version=1, **values)
+                )
+            except IntegrityError as exc:
+                raise Conflict(f"conversation of {self._user} was created meanwhile") from exc
+            return
+        result = await conn.execute(
+            conversations.update()
+            .where(conversations.c.user_id == self._user, conversations.c.version == self._version)
+            .values(version=self._version + 1, **values)
+        )
+        if result.rowcount != 1:
+            raise Conflict(f"conversation of {self._user} changed meanwhile")
 
 
 class SqlStore(Store):
@@ -117,14 +181,17 @@ class SqlStore(Store):
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30}
         else:
-            kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             self._sqlite_transactions()
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # SQLite has one writer per file: queue this process's writers here rather than
+        # in SQLite's sleeping busy handler (other processes still wait there).
+        self._writer = asyncio.Lock() if self.is_sqlite else None
 
     def _sqlite_transactions(self) -> None:
-        """SQLAlchemy's documented recipe: let us emit BEGIN IMMEDIATE ourselves."""
+        """SQLAlchemy's documented recipe: emit BEGIN ourselves, IMMEDIATE for writes."""
 
         @event.listens_for(self.engine.sync_engine, "connect")
         def _connect(dbapi_connection: Any, _record: Any) -> None:
@@ -132,12 +199,25 @@ class SqlStore(Store):
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across app crashes
             cursor.close()
 
         @event.listens_for(self.engine.sync_engine, "begin")
         def _begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            immediate = conn.get_execution_options().get("sqlite_immediate", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A short write transaction (BEGIN IMMEDIATE on SQLite, behind the writer lock)."""
+        if self._writer is None:
+            async with self.engine.begin() as conn:
+                yield conn
+            return
+        async with self._writer, self.engine.connect() as conn:
+            conn = await conn.execution_options(sqlite_immediate=True)
+            async with conn.begin():
+                yield conn
 
     async def migrate(self) -> None:
         """Create or upgrade the schema with Alembic (safe when replicas start together)."""
@@ -150,41 +230,36 @@ class SqlStore(Store):
             config.attributes["connection"] = sync_conn
             command.upgrade(config, "head")
 
-        async with self.engine.begin() as conn:
+        async with self.transaction() as conn:
             if not self.is_sqlite:
                 await conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
             await conn.run_sync(upgrade)
 
     @asynccontextmanager
     async def session(self, user_id: str) -> AsyncIterator[UserSession]:
-        async with self._locks[user_id], self.engine.begin() as conn:
-            state = await self._lock_and_load(conn, user_id)
-            yield _SqlSession(conn, user_id, state)
-
-    async def _lock_and_load(self, conn: AsyncConnection, user_id: str) -> ConversationState:
-        fresh = ConversationState.new(user_id)
-        values = {
-            "user_id": user_id,
-            "state": fresh.model_dump(mode="json"),
-            "version": 0,
-            "updated_at": datetime.now(UTC),
-        }
-        if self.is_sqlite:
-            from sqlalchemy.dialects.sqlite import insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert
-        await conn.execute(insert(conversations).values(**values).on_conflict_do_nothing())
-        query = sa.select(conversations.c.state).where(conversations.c.user_id == user_id)
-        if not self.is_sqlite:
-            query = query.with_for_update()
-        raw = await conn.scalar(query)
-        return ConversationState.model_validate(raw) if raw else fresh
+        async with self._locks[user_id]:
+            async with self.engine.connect() as conn:
+                row = (
+                    await conn.execute(
+                        sa.select(conversations.c.state, conversations.c.version).where(
+                            conversations.c.user_id == user_id
+                        )
+                    )
+                ).first()
+            state = (
+                ConversationState.model_validate(row.state)
+                if row
+                else ConversationState.new(user_id)
+            )
+            session = _SqlSession(self, user_id, state, row.version if row else None)
+            yield session
+            await session.commit()
 
     async def claim_due_reminders(
         self, now: datetime, worker: str, limit: int = 50
     ) -> list[Reminder]:
         stale = now - CLAIM_TIMEOUT
-        async with self.engine.begin() as conn:
+        async with self.transaction() as conn:
             candidates = (
                 sa.select(reminders.c.id)
                 .where(
@@ -209,7 +284,7 @@ class SqlStore(Store):
             return [Reminder(r.id, r.user_id, r.chat_id, _utc(r.due_at), r.text) for r in rows]
 
     async def mark_sent(self, reminder_id: int) -> None:
-        async with self.engine.begin() as conn:
+        async with self.transaction() as conn:
             await conn.execute(
                 reminders.update()
                 .where(reminders.c.id == reminder_id)
@@ -217,7 +292,7 @@ class SqlStore(Store):
             )
 
     async def release(self, reminder_id: int) -> None:
-        async with self.engine.begin() as conn:
+        async with self.transaction() as conn:
             await conn.execute(
                 reminders.update()
                 .where(reminders.c.id == reminder_id, reminders.c.sent_at.is_(None))

@@ -82,6 +82,7 @@ class BotApiEmulator:
         self.webhook_secret: str | None = None
         self.webhook_statuses: list[int] = []
         self.pushed_at: dict[int, float] = {}
+        self.listeners: list[Callable[[Call], None]] = []  # told of every recorded call
         self._updates: list[dict[str, Any]] = []
         self._delivered: list[dict[str, Any]] = []
         self._next_update = 1
@@ -312,6 +313,8 @@ class BotApiEmulator:
         return web.json_response({"ok": True, "result": result})
 
     async def _record(self, call: Call) -> None:
+        for listener in self.listeners:
+            listener(call)
         async with self._called:
             self.calls.append(call)
             self._called.notify_all()

@@ -78,8 +78,12 @@ async def _converse(
 ) -> None:
     chat = update.effective_chat
     assert chat is not None
-    await auxiliary(context.bot.send_chat_action(chat.id, ChatAction.TYPING), "typing")
+    # "typing..." goes out while the answer is being worked out, not before it.
+    typing = asyncio.create_task(
+        auxiliary(context.bot.send_chat_action(chat.id, ChatAction.TYPING), "typing")
+    )
     replies = await _services(context).conversations.handle(incoming)
+    await typing
     if pressed is not None and replies and not replies[0].edit and pressed.reply_markup:
         # The choice is made: take the buttons off the question so it reads as a record.
         await auxiliary(

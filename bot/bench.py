@@ -1,0 +1,328 @@
+"""``calfcoach bench``: the answer path as users feel it, and a naive baseline beside it.
+
+Prints one table and writes the figures as JSON (``var/bench/``) for comparison across
+commits. Nothing here is asserted: targets live in the README, not in tests.
+
+1. single question, in-process: validate -> triage -> encode -> hybrid search -> compose
+   (answer cache off, every question distinct);
+2. 64 questions in flight (``answer_async``: encodes share micro-batches);
+3. the naive baseline in the same run: ``SentenceTransformer.encode`` of each question one
+   at a time plus a FAISS search over the passages, alone and with 64 threads in flight;
+4. cold start: a fresh process (``calfcoach ask``) to its first answer, index on disk;
+5. peak resident memory of that process (the serving shape) and of this one;
+6. end to end through the Telegram adapter and the local Bot API emulator: 50 users each
+   asking questions one after another; updates/s and p99 from delivery to reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.evaluation import load_eval_set
+from bot.qa.service import QAService
+from bot.settings import Settings
+
+
+def _pct(values: list[float], q: float) -> float:
+    return float(np.percentile(np.array(values), q)) if values else float("nan")
+
+
+def _summary(latencies_s: list[float], elapsed_s: float | None = None) -> dict[str, float]:
+    ms = [v * 1000 for v in latencies_s]
+    out = {
+        "n": len(ms),
+        "p50_ms": _pct(ms, 50),
+        "p99_ms": _pct(ms, 99),
+        "mean_ms": statistics.fmean(ms),
+    }
+    if elapsed_s:
+        out["per_second"] = len(ms) / elapsed_s
+    return out
+
+
+def _questions(settings: Settings) -> list[str]:
+    texts: list[str] = []
+    for directory in settings.eval_dirs:
+        if directory.is_dir():
+            data = load_eval_set(directory)
+            texts += [i.q for i in data.questions + data.not_red_flags + data.out_of_scope]
+    return list(dict.fromkeys(texts))
+
+
+def _single(answer: Callable[[str], Any], questions: list[str], warmup: int = 10) -> list[float]:
+    for q in questions[:warmup]:
+        answer(q)
+    latencies = []
+    for q in questions:
+        start = time.perf_counter()
+        answer(q)
+        latencies.append(time.perf_counter() - start)
+    return latencies
+
+
+async def _in_flight(
+    answer: Callable[[str], Awaitable[Any]], questions: list[str], concurrency: int
+) -> tuple[list[float], float]:
+    gate = asyncio.Semaphore(concurrency)
+    latencies: list[float] = []
+
+    async def one(q: str) -> None:
+        async with gate:
+            start = time.perf_counter()
+            await answer(q)
+            latencies.append(time.perf_counter() - start)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(one(q) for q in questions))
+    return latencies, time.perf_counter() - start
+
+
+def _uncached(qa: QAService) -> QAService:
+    return QAService(qa.retriever, qa.knowledge, max_chars=qa.max_chars, thresholds=qa.thresholds)
+
+
+def naive_baseline(qa: QAService, questions: list[str], concurrency: int) -> dict[str, Any]:
+    """SentenceTransformer.encode per question + FAISS search over the passage vectors."""
+    import faiss
+    from sentence_transformers import SentenceTransformer
+
+    index = qa.retriever.index
+    model = SentenceTransformer(_model_path(qa), device="cpu")
+    passages = [c.embedding_text for c in index.chunks]
+    flat = faiss.IndexFlatIP(index.vectors.d)
+    flat.add(model.encode(passages, normalize_embeddings=True, convert_to_numpy=True))
+
+    def answer(q: str) -> Any:
+        vector = model.encode(
+            [q], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+        return flat.search(vector, 3)
+
+    single = _single(answer, questions)
+    many = questions * max(1, 640 // len(questions) + 1)
+    many = many[:640]
+    latencies: list[float] = []
+
+    def timed(q: str) -> None:
+        start = time.perf_counter()
+        answer(q)
+        latencies.append(time.perf_counter() - start)
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        list(pool.map(timed, many))
+    return {
+        "single": _summary(single),
+        "in_flight": _summary(latencies, time.perf_counter() - start),
+    }
+
+
+def _model_path(qa: QAService) -> str:
+    from index.embedding import resolve_model_path
+
+    return str(resolve_model_path(qa.retriever.index.manifest.model_name))
+
+
+def cold_start(settings: Settings, question: str) -> dict[str, float]:
+    """Spawn ``calfcoach ask`` and time it to its answer; peak RSS from the kernel."""
+    env = dict(os.environ)
+    env.update(INDEX_DIR=str(settings.resolved_index_dir), LOG_LEVEL="WARNING")
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "ask", "--json", question],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert process.stdout is not None
+    output = process.stdout.read()
+    elapsed = time.perf_counter() - start
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0 or b'"answer"' not in output:
+        raise RuntimeError(f"cold-start process failed with exit code {process.returncode}")
+    return {"seconds": elapsed, "peak_rss_mb": usage.ru_maxrss / 1024}
+
+
+async def telegram_end_to_end(
+    settings: Settings, questions: list[str], users: int = 50, per_user: int = 10
+) -> dict[str, Any]:
+    """The real ``calfcoach telegram`` process (SQLite store) against the emulator here.
+
+    The bot runs in its own process, as in production; this process plays Telegram and
+    the 50 users, each asking its questions one after another.
+    """
+    from bot.telegram.emulator import BotApiEmulator, Call
+
+    emulator = BotApiEmulator()
+    await emulator.start()
+    directory = tempfile.mkdtemp(prefix="calfcoach-bench-")
+    env = dict(os.environ)
+    env.update(
+        TELEGRAM_BOT_TOKEN=emulator.token,
+        TELEGRAM_API_URL=emulator.url,
+        TELEGRAM_MAX_RATE="100000",  # the emulator is not Telegram: no flood limit to respect
+        DATABASE_URL=f"sqlite+aiosqlite:///{directory}/bench.db",
+        INDEX_DIR=str(settings.resolved_index_dir),
+        LOG_LEVEL="WARNING",
+    )
+    env.pop("WEBHOOK_URL", None)
+    bot = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "telegram",
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    inbox: dict[int, asyncio.Queue[float]] = {1_000 + u: asyncio.Queue() for u in range(users)}
+
+    def on_call(call: Call) -> None:
+        if call.method == "sendMessage" and call.chat_id in inbox:
+            inbox[call.chat_id].put_nowait(time.monotonic())
+
+    emulator.listeners.append(on_call)
+    latencies: list[float] = []
+
+    async def user(chat_id: int, offset: int, count: int) -> None:
+        for n in range(count):
+            question = questions[(offset + n) % len(questions)]
+            update_id = emulator.message(chat_id, question)
+            replied = await asyncio.wait_for(inbox[chat_id].get(), 60)
+            latencies.append(replied - emulator.pushed_at[update_id])
+
+    try:
+        await emulator.wait_for(lambda c: c.method == "setMyCommands", timeout=120)
+        await asyncio.gather(*(user(1_000 + u, 100 + u, 2) for u in range(users)))  # warm up
+        latencies.clear()
+        start = time.perf_counter()
+        await asyncio.gather(*(user(chat, u * 7, per_user) for u, chat in enumerate(inbox)))
+        elapsed = time.perf_counter() - start
+    finally:
+        bot.terminate()
+        await bot.wait()
+        await emulator.stop()
+    result = _summary(latencies, elapsed)
+    return {"users": users, "updates": len(latencies), "store": "sqlite", **result}
+
+
+def run_bench(settings: Settings, out_dir: Path, *, quick: bool = False) -> dict[str, Any]:
+    """Run every measurement and return the figures (also written as JSON)."""
+    load_start = time.perf_counter()
+    qa, _ = QAService.from_settings(settings)
+    load_seconds = time.perf_counter() - load_start
+    questions = _questions(settings)
+    if quick:
+        questions = questions[:40]
+    ours = _uncached(qa)
+    single = _summary(_single(ours.answer, questions))
+    many = (questions * (640 // len(questions) + 1))[:640]
+    batches_before = ours.retriever.batcher.batches
+    latencies, elapsed = asyncio.run(_in_flight(ours.answer_async, many, 64))
+    in_flight = _summary(latencies, elapsed)
+    in_flight["mean_batch"] = len(many) / max(1, ours.retriever.batcher.batches - batches_before)
+    cached = _summary(_single(qa.answer, questions[:20] * 5, warmup=20))
+    cold = cold_start(settings, "why are my calves weak?")
+    e2e = asyncio.run(telegram_end_to_end(settings, questions, per_user=4 if quick else 10))
+    naive = naive_baseline(qa, questions, 64)
+    figures: dict[str, Any] = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "questions": len(questions),
+        "load_seconds_in_process": load_seconds,
+        "single": single,
+        "single_cached": cached,
+        "in_flight_64": in_flight,
+        "naive": naive,
+        "speedup_single_p50": naive["single"]["p50_ms"] / single["p50_ms"],
+        "speedup_in_flight": in_flight["per_second"] / naive["in_flight"]["per_second"],
+        "cold_start": cold,
+        "bench_process_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "telegram_e2e": e2e,
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+    path.write_text(json.dumps(figures, indent=2))
+    figures["json_path"] = str(path)
+    return figures
+
+
+def format_bench(f: dict[str, Any]) -> str:
+    s, n, c = f["single"], f["naive"], f["in_flight_64"]
+    e = f["telegram_e2e"]
+    rows = [
+        (
+            "single question p50 / p99",
+            f"{s['p50_ms']:.2f} / {s['p99_ms']:.2f} ms",
+            f"{n['single']['p50_ms']:.2f} / {n['single']['p99_ms']:.2f} ms",
+            f"{f['speedup_single_p50']:.1f}x",
+            "p50 <= 8 ms, >= 2.5x",
+        ),
+        (
+            "64 in flight: answers/s",
+            f"{c['per_second']:.0f}/s (mean batch {c['mean_batch']:.1f})",
+            f"{n['in_flight']['per_second']:.0f}/s",
+            f"{f['speedup_in_flight']:.1f}x",
+            ">= 150/s",
+        ),
+        (
+            "64 in flight: p99",
+            f"{c['p99_ms']:.1f} ms",
+            f"{n['in_flight']['p99_ms']:.1f} ms",
+            "",
+            "",
+        ),
+        ("repeated question (cache) p50", f"{f['single_cached']['p50_ms']:.3f} ms", "", "", ""),
+        ("cold start to first answer", f"{f['cold_start']['seconds']:.2f} s", "", "", "<= 6 s"),
+        (
+            "peak RSS, serving process",
+            f"{f['cold_start']['peak_rss_mb']:.0f} MB",
+            "",
+            "",
+            "<= 600 MB",
+        ),
+        (
+            "peak RSS, this bench process",
+            f"{f['bench_process_peak_rss_mb']:.0f} MB",
+            "(incl. torch baseline)",
+            "",
+            "",
+        ),
+        (
+            f"Telegram e2e, {e['users']} users: updates/s",
+            f"{e['per_second']:.0f}/s",
+            "",
+            "",
+            ">= 100/s",
+        ),
+        (
+            "Telegram e2e: p50 / p99",
+            f"{e['p50_ms']:.1f} / {e['p99_ms']:.1f} ms",
+            "",
+            "",
+            "p99 <= 250 ms",
+        ),
+    ]
+    header = ("measure", "CalfCoach", "naive baseline", "ratio", "target")
+    widths = [max(len(str(r[i])) for r in [*rows, header]) for i in range(5)]
+    line = lambda r: "  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True))  # noqa: E731
+    out = [line(header), "  ".join("-" * w for w in widths), *map(line, rows)]
+    out.append(f"\n{f['questions']} distinct questions; figures written to {f['json_path']}")
+    return "\n".join(out)
