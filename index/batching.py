@@ -3,7 +3,8 @@
 Encoding 64 questions as one batch costs a fraction of 64 single calls. Callers (threads
 or coroutines) submit one text and get a future; one worker thread takes whatever is
 queued (up to ``max_batch``) and encodes it together. A lone request is encoded at once,
-so batching adds no latency when the bot is quiet.
+so batching adds no latency when the bot is quiet; a lone synchronous caller is even
+encoded in its own thread, saving the hand-off.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ class MicroBatcher:
         self._queue: queue.SimpleQueue[tuple[str, Future[np.ndarray]] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._direct = 0  # requests being encoded in their caller's thread right now
+        self._busy = False  # the worker is encoding a batch
         self.batches = 0  # for the benchmark: how many model calls served the requests
 
     def submit(self, text: str) -> Future[np.ndarray]:
@@ -37,7 +40,18 @@ class MicroBatcher:
         return future
 
     def encode_one(self, text: str) -> np.ndarray:
-        return self.submit(text).result()
+        """Encode one text; alone, in the calling thread (no hand-off), else in a batch."""
+        with self._lock:
+            idle = self._direct == 0 and self._queue.empty() and not self._busy
+            if idle:
+                self._direct += 1
+        if not idle:
+            return self.submit(text).result()
+        try:
+            return self._encode([text])[0]
+        finally:
+            with self._lock:
+                self._direct -= 1
 
     async def encode_async(self, text: str) -> np.ndarray:
         return await asyncio.wrap_future(self.submit(text))
@@ -58,6 +72,8 @@ class MicroBatcher:
             first = self._queue.get()
             if first is None:
                 return
+            with self._lock:
+                self._busy = True
             batch = [first]
             while len(batch) < self._max_batch:
                 try:
@@ -74,6 +90,9 @@ class MicroBatcher:
                 for _, future in batch:
                     future.set_exception(exc)
                 continue
+            finally:
+                with self._lock:
+                    self._busy = False
             self.batches += 1
             for (_, future), vector in zip(batch, vectors, strict=True):
                 future.set_result(vector)
