@@ -65,8 +65,8 @@ async def test_sigkill_mid_assessment_resumes_and_reminders_survive(
 
         # A reminder already due, as if it had been set weeks ago.
         store = SqlStore(database)
-        async with store.engine.begin() as conn:
-            await conn.execute(
+        await store.write(
+            lambda conn: conn.execute(
                 reminders.insert().values(
                     user_id=str(USER),
                     chat_id=USER,
@@ -74,6 +74,7 @@ async def test_sigkill_mid_assessment_resumes_and_reminders_survive(
                     text="Time to re-test your calves!",
                 )
             )
+        )
         bot = await start_bot(emulator, env)
         try:
             reply = await say(emulator, "/assess", "Step 4 of 9")
@@ -85,8 +86,8 @@ async def test_sigkill_mid_assessment_resumes_and_reminders_survive(
             await asyncio.sleep(1.0)  # several more polls: it must not be sent again
             sent = [c for c in emulator.calls if "re-test your calves" in c.text]
             assert len(sent) == 1
-            async with store.engine.connect() as conn:
-                assert await conn.scalar(sa.select(reminders.c.sent_at)) is not None
+            sent_at = await store.read(lambda conn: conn.scalar(sa.select(reminders.c.sent_at)))
+            assert sent_at is not None
         finally:
             bot.send_signal(signal.SIGTERM)
             await asyncio.wait_for(bot.wait(), 30)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.conversation import DELETE_PAYLOAD, Conversations
 from bot.engine import Engine, Incoming
@@ -23,7 +24,7 @@ PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 
 async def _pg_database() -> str | None:
     """Create a throwaway database; None (skip) when no PostgreSQL answers."""
-    engine = sa.ext.asyncio.create_async_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    engine = create_async_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     name = f"calfcoach_test_{uuid.uuid4().hex[:8]}"
     try:
         async with engine.connect() as conn:
@@ -37,7 +38,7 @@ async def _pg_database() -> str | None:
 
 async def _drop(url: str) -> None:
     name = url.rsplit("/", 1)[1]
-    engine = sa.ext.asyncio.create_async_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    engine = create_async_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     async with engine.connect() as conn:
         await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     await engine.dispose()
@@ -173,16 +174,16 @@ async def test_delete_my_data_removes_every_row(replicas: list[Conversations]) -
     assert "deleted" in done[0].text
     store = a.store
     assert isinstance(store, SqlStore)
-    async with store.engine.connect() as conn:
-        for table in USER_TABLES:
-            mine = await conn.scalar(
-                sa.select(sa.func.count()).select_from(table).where(table.c.user_id == "42")
-            )
-            theirs = await conn.scalar(
-                sa.select(sa.func.count()).select_from(table).where(table.c.user_id == "77")
-            )
-            assert mine == 0, table.name
-            assert theirs > 0, table.name
+
+    def count(conn: sa.Connection, table: sa.Table, user: str) -> int:
+        query = sa.select(sa.func.count()).select_from(table).where(table.c.user_id == user)
+        return int(conn.scalar(query) or 0)
+
+    for table in USER_TABLES:
+        mine = await store.read(lambda conn, t=table: count(conn, t, "42"))
+        theirs = await store.read(lambda conn, t=table: count(conn, t, "77"))
+        assert mine == 0, table.name
+        assert theirs > 0, table.name
     assert "No self-tests yet" in (await a.handle(user.incoming("/history")))[0].text
 
 

@@ -14,13 +14,12 @@ def database_url(settings: Settings) -> str:
         for plain, driver in (
             ("postgres://", "postgresql+asyncpg://"),
             ("postgresql://", "postgresql+asyncpg://"),
-            ("sqlite:///", "sqlite+aiosqlite:///"),
         ):
             if url.startswith(plain):
                 return driver + url[len(plain) :]
         return url
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return f"sqlite+aiosqlite:///{settings.data_dir / 'calfcoach.db'}"
+    return f"sqlite:///{settings.data_dir / 'calfcoach.db'}"
 
 
 def create_store(settings: Settings) -> Store:
