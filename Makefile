@@ -28,5 +28,8 @@ eval: install
 index: install
 	$(VENV_BIN)/calfcoach index build
 
+bench: install
+	$(VENV_BIN)/calfcoach bench
+
 clean:
 	rm -rf var .pytest_cache .ruff_cache
