@@ -14,6 +14,7 @@ fused scores are relative to the other chunks.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -24,7 +25,7 @@ from index.batching import MicroBatcher
 from index.chunking import Chunk
 from index.lexical import LexicalIndex, SynonymExpander
 from index.store import GuideIndex
-from knowledge.models import SynonymGroup
+from knowledge.models import Intent, SynonymGroup
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class RetrievalWeights:
 
     dense: float = 0.7
     lexical: float = 0.3
+    intent: float = 0.08  # added to chunks of the part a question's intent asks for
     views: frozenset[str] = frozenset({"passage", "sentence", "key"})
 
 
@@ -84,12 +86,24 @@ class Retriever:
         weights: RetrievalWeights | None = None,
         *,
         batcher: MicroBatcher | None = None,
+        intents: Sequence[Intent] = (),
     ) -> None:
         self.index = index
         self.encoder = encoder
         self.batcher = batcher or MicroBatcher(encoder.encode)
         self.weights = weights or RetrievalWeights()
         self.expander = SynonymExpander(synonyms)
+        # For each intent: its question pattern and a 0/1 mask of the chunks it favours.
+        self._intents = [
+            (
+                re.compile(intent.asks),
+                np.array(
+                    [bool(re.search(intent.part, c.section)) for c in index.chunks],
+                    dtype=np.float32,
+                ),
+            )
+            for intent in intents
+        ]
         use_keys = "key" in self.weights.views
         self.lexical = LexicalIndex(index.chunks, index.keys if use_keys else {})
         self._n_chunks = len(index.chunks)
@@ -129,6 +143,10 @@ class Retriever:
         top_lex = float(raw_lex.max()) if raw_lex.size else 0.0
         lexical = raw_lex / top_lex if top_lex > 0 else raw_lex
         score = self.weights.dense * dense + self.weights.lexical * lexical
+        lowered = question.lower()
+        for pattern, mask in self._intents:
+            if pattern.search(lowered):
+                score = score + self.weights.intent * mask
         order = np.argsort(-score)[:k]
 
         def hit(i: int) -> Hit:

@@ -21,6 +21,7 @@ _FILES = (
     "faq",
     "passage_keys",
     "synonyms",
+    "intents",
     "red_flags",
 )
 

@@ -120,6 +120,24 @@ class SynonymGroup(BaseModel):
     means: str = Field(description="Guide vocabulary appended to the query.")
 
 
+class Intent(BaseModel):
+    """A kind of question and the guide part that answers it (a small retrieval prior)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    asks: str = Field(description="Regular expression over the lower-cased question.")
+    part: str = Field(description="Regular expression over a chunk's section path.")
+
+    @field_validator("asks", "part")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        import re
+
+        re.compile(value)
+        return value
+
+
 class RedFlag(BaseModel):
     """A sign that needs a clinician rather than a program."""
 
@@ -144,6 +162,7 @@ class Knowledge(BaseModel):
     faq: tuple[FaqEntry, ...]
     passage_keys: tuple[PassageKeys, ...]
     synonyms: tuple[SynonymGroup, ...]
+    intents: tuple[Intent, ...] = ()
     red_flags: tuple[RedFlag, ...]
 
     @model_validator(mode="after")

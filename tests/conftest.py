@@ -47,7 +47,8 @@ def guide_index(index_dir: Path) -> GuideIndex:
 @pytest.fixture(scope="session")
 def qa(guide_index: GuideIndex, encoder: Encoder) -> QAService:
     knowledge = load_facts()
-    return QAService(Retriever(guide_index, encoder, knowledge.synonyms), knowledge)
+    retriever = Retriever(guide_index, encoder, knowledge.synonyms, intents=knowledge.intents)
+    return QAService(retriever, knowledge)
 
 
 @pytest.fixture(scope="session")

@@ -14,9 +14,9 @@ from tests.conftest import OWN_EVAL, SHARED_EVAL
 # Floors sit a little under what `calfcoach eval` measures (see README); raise them as
 # retrieval improves, never lower them to make a change pass.
 FLOORS = {
-    "hit_at_1": 0.85,
-    "hit_at_3": 0.93,
-    "mrr": 0.88,
+    "hit_at_1": 0.90,
+    "hit_at_3": 0.95,
+    "mrr": 0.90,
     "out_of_scope_rejection": 0.95,
     "red_flag_recall": 1.0,
 }
@@ -100,3 +100,16 @@ def test_batch_answers_keep_order(qa: QAService) -> None:
     answers = qa.answer_many(questions)
     assert [a.question for a in answers] == questions
     assert [a.kind for a in answers] == ["answer", "out_of_scope", "red_flag"]
+
+
+@pytest.mark.parametrize(
+    ("question", "part"),
+    [
+        ("what happens if my peroneals are weak?", "Consequences"),
+        ("how can I tell if my tibialis posterior is weak?", "How to identify it"),
+        ("how do I fix gastrocnemius dominance?", "Correction"),
+    ],
+)
+def test_question_intent_picks_the_matching_part(qa: QAService, question: str, part: str) -> None:
+    answer = qa.answer(question)
+    assert answer.sources[0].section.endswith(part), answer.sources[0].section

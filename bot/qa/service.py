@@ -125,7 +125,7 @@ class QAService:
             if exported:
                 notice = f"{notice}; {exported}" if notice else exported
         knowledge = load_facts()
-        retriever = Retriever(index, query_encoder, knowledge.synonyms)
+        retriever = Retriever(index, query_encoder, knowledge.synonyms, intents=knowledge.intents)
         service = cls(
             retriever,
             knowledge,
