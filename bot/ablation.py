@@ -88,6 +88,14 @@ def run_ablation(service: QAService, sets: list[EvalSet]) -> list[tuple[str, Met
             NO_SCOPE,
             service.max_chars,
         ),
+        (
+            "+ question-intent prior",
+            Retriever(
+                index, encoder, synonyms, RetrievalWeights(), intents=service.knowledge.intents
+            ),
+            NO_SCOPE,
+            service.max_chars,
+        ),
         ("+ scope check (shipped)", service.retriever, service.thresholds, service.max_chars),
     ]
     rows = []

@@ -143,6 +143,11 @@ class BotApiEmulator:
         self._next_update += 1
         update["update_id"] = update_id
         self.pushed_at[update_id] = time.monotonic()
+        self._deliver(update)
+        return update_id
+
+    def _deliver(self, update: dict[str, Any]) -> None:
+        """POST it to the registered webhook, or queue it for getUpdates."""
         if self.webhook_url:
             task = asyncio.get_running_loop().create_task(self._post_webhook(update))
             self._tasks.add(task)
@@ -150,18 +155,10 @@ class BotApiEmulator:
         else:
             self._updates.append(update)
             self._arrived.set()
-        return update_id
 
     def redeliver(self, update_id: int) -> None:
         """Deliver an already-delivered update again (as Telegram does after a timeout)."""
-        update = next(c for c in self._delivered if c["update_id"] == update_id)
-        if self.webhook_url:
-            task = asyncio.get_running_loop().create_task(self._post_webhook(update))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        else:
-            self._updates.append(update)
-            self._arrived.set()
+        self._deliver(next(u for u in self._delivered if u["update_id"] == update_id))
 
     def message(
         self,
