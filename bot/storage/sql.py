@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import threading
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
@@ -215,8 +216,12 @@ class SqlStore(Store):
         def _connect(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA busy_timeout=30000")
+            try:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError:
+                # Another process is switching the same new file to WAL right now.
+                log.debug("journal_mode=WAL deferred to the other connection")
             cursor.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across app crashes
             cursor.close()
 
