@@ -7,16 +7,11 @@ order with their neighbours so pronouns still have their referents.
 
 from __future__ import annotations
 
+from bot.qa.sections import with_section_line
 from index.retrieval import Hit, Retrieval
 
-SECTION_SEPARATOR = " > "
 NEIGHBOR_MARGIN = 0.15  # a same-section passage joins when its cosine is this close to the top
 RUNNER_UP_MARGIN = 0.1  # the second hit from another section joins when its score is this close
-
-
-def short_section(path: str) -> str:
-    """The last two levels of a section path: enough to find it, short enough to read."""
-    return SECTION_SEPARATOR.join(path.split(SECTION_SEPARATOR)[-2:])
 
 
 def _render_sentences(sentences: list[str], list_items: set[int]) -> str:
@@ -103,13 +98,3 @@ def compose_answer(retrieval: Retrieval, max_chars: int) -> tuple[str, list[str]
         if len(with_section_line(longer, both)) <= max_chars:
             body, sections = longer, both
     return body, sections
-
-
-def section_label(sections: list[str]) -> str:
-    """``Soleus > Training implications`` or, for two, both joined by ``;``."""
-    return "; ".join(dict.fromkeys(short_section(s) for s in sections))
-
-
-def with_section_line(body: str, sections: list[str]) -> str:
-    label = "Sections" if len(set(sections)) > 1 else "Section"
-    return f"{body}\n\n{label}: {section_label(sections)}"

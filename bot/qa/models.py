@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from bot.qa.sections import section_label
+
 AnswerKind = Literal["answer", "faq", "out_of_scope", "red_flag"]
 
 
@@ -39,8 +41,6 @@ class Answer(BaseModel):
 
     def section_label(self) -> str | None:
         """Where the answer came from, short enough for a chat line."""
-        from bot.qa.compose import section_label
-
         return section_label([s.section for s in self.sources]) if self.sources else None
 
     def contract(self) -> dict[str, object]:

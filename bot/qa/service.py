@@ -13,10 +13,11 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from bot.qa.compose import compose_answer, with_section_line
+from bot.qa.compose import compose_answer
 from bot.qa.models import Answer, Passage, Source
 from bot.qa.question import validate_question
 from bot.qa.scope import ScopeThresholds, in_scope
+from bot.qa.sections import with_section_line
 from bot.safety import Triage, triage
 from bot.settings import Settings
 from index.retrieval import QueryEncoder, Retrieval, Retriever
