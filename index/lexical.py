@@ -43,6 +43,11 @@ class SynonymExpander:
     """Append the guide's words for phrases clients use ("rolled my ankle" -> sprain)."""
 
     def __init__(self, groups: Sequence[SynonymGroup]) -> None:
+        self._rewrites = [
+            (re.compile(r"\b(?:" + "|".join(map(_loose_phrase, g.says)) + r")\b", re.I), g.means)
+            for g in groups
+            if g.rewrite
+        ]
         self._rules = [
             (re.compile(r"\b(?:" + "|".join(map(_loose_phrase, g.says)) + r")\b"), g.means)
             for g in groups
@@ -54,6 +59,13 @@ class SynonymExpander:
 
     def expand(self, question: str) -> str:
         return " ".join([question, *self.expansions(question)])
+
+    def rewrite(self, question: str) -> str:
+        """The question with abbreviations spelled out, for the embedding model."""
+        text = question
+        for pattern, means in self._rewrites:
+            text = pattern.sub(means, text)
+        return text
 
 
 class LexicalIndex:

@@ -123,13 +123,15 @@ class Retriever:
 
     def encode(self, questions: list[str]) -> np.ndarray:
         """One question goes through the micro-batcher (it may share a model call with
-        other users' questions); an explicit batch is encoded as it is."""
-        if len(questions) == 1:
-            return self.batcher.encode_one(questions[0]).reshape(1, -1)
-        return self.encoder.encode(questions)
+        other users' questions); an explicit batch is encoded as it is. Abbreviations the
+        model does not know ("tib post") are spelled out first."""
+        texts = [self.expander.rewrite(q) for q in questions]
+        if len(texts) == 1:
+            return self.batcher.encode_one(texts[0]).reshape(1, -1)
+        return self.encoder.encode(texts)
 
     async def encode_async(self, question: str) -> np.ndarray:
-        return await self.batcher.encode_async(question)
+        return await self.batcher.encode_async(self.expander.rewrite(question))
 
     def search(self, question: str, k: int = 3, vector: np.ndarray | None = None) -> Retrieval:
         """Rank chunks for ``question``; pass ``vector`` when it was encoded in a batch."""

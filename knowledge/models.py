@@ -118,6 +118,11 @@ class SynonymGroup(BaseModel):
 
     says: tuple[str, ...] = Field(min_length=1, description="Phrases as users write them.")
     means: str = Field(description="Guide vocabulary appended to the query.")
+    rewrite: bool = Field(
+        default=False,
+        description="Also replace the phrase with `means` in the text that is embedded "
+        "(abbreviations and misspellings the embedding model does not know).",
+    )
 
 
 class Intent(BaseModel):
