@@ -15,7 +15,7 @@ from tests.conftest import OWN_EVAL, SHARED_EVAL
 # retrieval improves, never lower them to make a change pass.
 FLOORS = {
     "hit_at_1": 0.90,
-    "hit_at_3": 0.96,
+    "hit_at_3": 0.97,
     "mrr": 0.90,
     "out_of_scope_rejection": 0.95,
     "red_flag_recall": 1.0,

@@ -20,7 +20,7 @@ from bot.qa.scope import ScopeThresholds, in_scope
 from bot.qa.sections import with_section_line
 from bot.safety import Triage, triage
 from bot.settings import Settings
-from index.retrieval import QueryEncoder, Retrieval, Retriever
+from index.retrieval import Hit, QueryEncoder, Retrieval, Retriever
 from knowledge.models import Knowledge
 
 if TYPE_CHECKING:
@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FAQ_MATCH = 0.86  # cosine to an FAQ question above which its composed answer is used
-TOP_PASSAGES = 3
+TOP_PASSAGES = 3  # passages reported, one per guide section
+SEARCH_DEPTH = 10  # chunks retrieved; those of one section are merged into its passage
 
 OUT_OF_SCOPE_TEXT = (
     "I only know the calf and ankle guide, so I can't help with that one. "
@@ -158,7 +159,7 @@ class QAService:
         else:
             vector = await self.retriever.encode_async(cleaned)
             retrieval = await asyncio.to_thread(
-                self.retriever.search, cleaned, TOP_PASSAGES, vector
+                self.retriever.search, cleaned, SEARCH_DEPTH, vector
             )
             answer = self._from_retrieval(retrieval)
         self.cache.put(cleaned, answer)
@@ -178,7 +179,7 @@ class QAService:
         if pending:
             vectors = self.retriever.encode([cleaned[i] for i in pending])
             for i, vector in zip(pending, vectors, strict=True):
-                retrieval = self.retriever.search(cleaned[i], k=TOP_PASSAGES, vector=vector)
+                retrieval = self.retriever.search(cleaned[i], k=SEARCH_DEPTH, vector=vector)
                 results[i] = self._from_retrieval(retrieval)
         return [r for r in results if r is not None]
 
@@ -195,10 +196,7 @@ class QAService:
         )
 
     def _from_retrieval(self, retrieval: Retrieval) -> Answer:
-        passages = [
-            Passage(section=h.chunk.section, text=h.chunk.text, score=round(h.score, 4))
-            for h in retrieval.hits
-        ]
+        passages = self._passages(retrieval)
         if not in_scope(retrieval, self.thresholds):
             return Answer(
                 question=retrieval.question,
@@ -226,6 +224,22 @@ class QAService:
             passages=passages,
             related=self._related(retrieval, sections),
         )
+
+    def _passages(self, retrieval: Retrieval) -> list[Passage]:
+        """The best sections, each as one passage: its retrieved chunks in reading order.
+
+        Two paragraphs of one section ("Calf Strains") are one source to a reader, so they
+        are reported together rather than as two near-duplicate passages.
+        """
+        by_section: dict[str, list[Hit]] = {}
+        for hit in retrieval.hits:
+            by_section.setdefault(hit.chunk.section, []).append(hit)
+        passages = []
+        for section, hits in list(by_section.items())[:TOP_PASSAGES]:
+            ordered = sorted(hits, key=lambda h: self._chunk_number[h.chunk.id])
+            text = "\n\n".join(h.chunk.text for h in ordered)
+            passages.append(Passage(section=section, text=text, score=round(hits[0].score, 4)))
+        return passages
 
     def _related(self, retrieval: Retrieval, used: list[str]) -> tuple[tuple[str, str], ...]:
         """A client question for each of the next passages not already in the answer."""
