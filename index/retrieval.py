@@ -117,9 +117,16 @@ class Retriever:
         self._section_chunks: dict[str, list[int]] = {}
         for i, chunk in enumerate(index.chunks):
             self._section_chunks.setdefault(chunk.section, []).append(i)
-        self._rows_by_chunk: dict[int, list[int]] = {}
-        for row in self._chunk_rows:
-            self._rows_by_chunk.setdefault(int(view_chunk[row]), []).append(int(row))
+        # The view row holding each sentence of each chunk, in sentence order.
+        rows: list[list[int]] = [[0] * len(c.sentences) for c in index.chunks]
+        for row, view in enumerate(index.views):
+            if view.chunk < 0:
+                continue
+            if view.kind == "sentence" and view.sentence is not None:
+                rows[view.chunk][view.sentence] = row
+            elif view.kind == "passage" and len(rows[view.chunk]) == 1:
+                rows[view.chunk][0] = row
+        self._sentence_rows = [np.array(r, dtype=np.int64) for r in rows]
 
     def encode(self, questions: list[str]) -> np.ndarray:
         """One question goes through the micro-batcher (it may share a model call with
@@ -183,13 +190,5 @@ class Retriever:
         return sims
 
     def _sentence_scores(self, chunk: int, sims: np.ndarray) -> tuple[float, ...]:
-        views = self.index.views
-        n_sent = len(self.index.chunks[chunk].sentences)
-        scores = [0.0] * n_sent
-        for row in self._rows_by_chunk.get(chunk, []):
-            view = views[row]
-            if view.kind == "sentence" and view.sentence is not None:
-                scores[view.sentence] = float(sims[row])
-            elif view.kind == "passage" and n_sent == 1:
-                scores[0] = float(sims[row])
-        return tuple(scores)
+        """Each sentence's cosine to the question (a one-sentence chunk: its passage's)."""
+        return tuple(float(s) for s in sims[self._sentence_rows[chunk]])
