@@ -20,14 +20,6 @@ def to_plain(reply: Reply) -> str:
     return text
 
 
-def to_html(reply: Reply) -> str:
-    """Telegram HTML: everything escaped, the section in italics."""
-    text = html.escape(reply.text, quote=False)
-    if reply.section:
-        text += f"\n\n<i>Section: {html.escape(reply.section, quote=False)}</i>"
-    return text
-
-
 def split_message(text: str, limit: int = TELEGRAM_MAX_CHARS) -> list[str]:
     """Split at paragraph, then line, then word boundaries so each part fits ``limit``."""
     if len(text) <= limit:

@@ -86,6 +86,12 @@ class Triage:
 
     flags: tuple[RedFlag, ...]
 
+    @classmethod
+    def of(cls, ids: set[str] | tuple[str, ...], red_flags: tuple[RedFlag, ...]) -> Triage:
+        """The flags with these ids, most urgent first (a checklist answer or a match)."""
+        chosen = [flag for flag in red_flags if flag.id in set(ids)]
+        return cls(flags=tuple(sorted(chosen, key=lambda f: _URGENCY_ORDER[f.urgency])))
+
     @property
     def is_red_flag(self) -> bool:
         return bool(self.flags)
@@ -143,6 +149,4 @@ def triage(text: str, red_flags: tuple[RedFlag, ...]) -> Triage:
         )
     ):
         found.discard("chest_pain_breathless")
-    by_id = {flag.id: flag for flag in red_flags}
-    flags = sorted((by_id[i] for i in found if i in by_id), key=lambda f: _URGENCY_ORDER[f.urgency])
-    return Triage(flags=tuple(flags))
+    return Triage.of(found, red_flags)

@@ -83,12 +83,6 @@ class Encoder:
                 self._model = SentenceTransformer(str(self.path), device=self.device)
         return self._model
 
-    @property
-    def dimension(self) -> int:
-        dim = self._load().get_sentence_embedding_dimension()
-        assert dim is not None
-        return int(dim)
-
     def encode(self, texts: list[str], *, batch_size: int = 64) -> np.ndarray:
         """Embed ``texts`` as a ``(len(texts), dim)`` float32 array of unit vectors."""
         model = self._load()

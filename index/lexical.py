@@ -57,9 +57,6 @@ class SynonymExpander:
         text = question.lower()
         return [means for pattern, means in self._rules if pattern.search(text)]
 
-    def expand(self, question: str) -> str:
-        return " ".join([question, *self.expansions(question)])
-
     def rewrite(self, question: str) -> str:
         """The question with abbreviations spelled out, for the embedding model."""
         text = question
@@ -83,8 +80,7 @@ class LexicalIndex:
         tokens = tokenize(query)
         if not tokens:
             return np.zeros(self._size, dtype=np.float32)
-        raw = np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
-        return raw
+        return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
 
 
 _STOPWORDS = frozenset(

@@ -56,7 +56,6 @@ class Retrieval:
     question: str
     hits: tuple[Hit, ...]
     best_dense: float
-    best_lexical_raw: float
     expansions: tuple[str, ...]
     faq: tuple[tuple[str, float], ...] = ()
     section_hits: tuple[Hit, ...] = ()  # every chunk of the top hit's section, in order
@@ -176,7 +175,6 @@ class Retriever:
             question=question,
             hits=hits,
             best_dense=float(dense.max()),
-            best_lexical_raw=top_lex,
             expansions=tuple(expansions),
             faq=tuple((ref, float(sims[row])) for row, ref in self._faq_rows if ref),
             section_hits=section_hits,

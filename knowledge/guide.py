@@ -69,13 +69,6 @@ class Guide:
     def has_section(self, path: str) -> bool:
         return any(section.path == path for section in self.sections)
 
-    def subtree_text(self, path: str) -> str:
-        """All text of a section and the sections below it."""
-        prefix = path + PATH_SEPARATOR
-        return "\n\n".join(
-            s.text for s in self.sections if s.path == path or s.path.startswith(prefix)
-        )
-
     @property
     def full_text(self) -> str:
         return "\n\n".join(s.text for s in self.sections if s.blocks)

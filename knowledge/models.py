@@ -187,8 +187,5 @@ class Knowledge(BaseModel):
     def exercise(self, exercise_id: str) -> Exercise:
         return next(e for e in self.exercises if e.id == exercise_id)
 
-    def imbalance(self, imbalance_id: str) -> Imbalance:
-        return next(i for i in self.imbalances if i.id == imbalance_id)
-
     def faq_entry(self, faq_id: str) -> FaqEntry | None:
         return next((f for f in self.faq if f.id == faq_id), None)

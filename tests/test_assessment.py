@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from bot.assessment import AssessmentInput, assess, find_imbalances, rules
 from bot.assessment import program as program_module
+from bot.assessment.models import HISTORY_LABELS
 from knowledge.guide import load_guide
 
 BALANCED = {
@@ -261,15 +262,7 @@ def test_program_lines_use_only_guide_exercises() -> None:
         bent_knee_reps={"left": 5, "right": 12},
         balance_seconds={"left": 5, "right": 40},
         heel_valgus={"left": True, "right": True},
-        history=list(rules.SECTION)
-        and [
-            "ankle_sprain",
-            "achilles_pain",
-            "plantar_fasciitis",
-            "calf_strain",
-            "shin_splints",
-            "medial_ankle_pain",
-        ],
+        history=list(HISTORY_LABELS),
     )
     program = assess(data).program
     assert program is not None

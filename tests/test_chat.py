@@ -7,7 +7,7 @@ import io
 from bot.conversation import Conversations
 from bot.engine import ConversationState, Engine, Incoming
 from bot.qa.service import QAService
-from bot.rendering import split_message, to_html, to_plain
+from bot.rendering import html_parts, split_message, to_plain
 from bot.storage.memory import MemoryStore
 from bot.terminal import run_chat
 
@@ -54,7 +54,7 @@ def test_terminal_chat_session(qa: QAService) -> None:
 def test_html_rendering_escapes_user_text_and_splits_long_messages() -> None:
     from bot.engine import Reply
 
-    html = to_html(Reply(text="<b>5 < 6</b> & more", section="Soleus > Training"))
+    (html,) = html_parts(Reply(text="<b>5 < 6</b> & more", section="Soleus > Training"))
     assert html.startswith("&lt;b&gt;5 &lt; 6&lt;/b&gt; &amp; more")
     assert html.endswith("<i>Section: Soleus &gt; Training</i>")
     assert to_plain(Reply(text="a", section="S")) == "a\n\nSection: S"

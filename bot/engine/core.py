@@ -21,7 +21,7 @@ from bot.engine.state import ConversationState, FormState
 from bot.qa.models import Answer
 from bot.qa.question import InvalidQuestion
 from bot.qa.service import QAService
-from bot.safety import triage
+from bot.safety import Triage, triage
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ TEST_HELP = (
     "You can also ask a question at any time; I'll answer it and come back to the test."
 )
 GREETING = "Hi! I'm CalfCoach. " + HELP_TEXT
+STOPPED = Reply("I've stopped the self-test: please get checked first.")
 START_TEST_BUTTON = Button("Start the self-test", payload=f"{PREFIX}start")
 
 _SMALL_TALK = {
@@ -286,7 +287,7 @@ class Engine:
             return Step(
                 [
                     Reply(flags.referral_text(), kind="red_flag"),
-                    Reply("I've stopped the self-test: please get checked first."),
+                    STOPPED,
                 ],
                 state,
             )
@@ -318,20 +319,15 @@ class Engine:
         form.history_draft = []
         if values.get("red_flags"):
             state.assessment = None
-            ids = tuple(values["red_flags"])
-            referral = "\n\n".join(f.referral for f in self.qa.knowledge.red_flags if f.id in ids)
+            flags = Triage.of(tuple(values["red_flags"]), self.qa.knowledge.red_flags)
             state.last_result = AssessmentResult(findings=(), referral=True, program=None)
             state.last_input = None
-            return Step(
-                [
-                    Reply(
-                        f"{referral}\n\nI've stopped the self-test: with this, a clinician "
-                        "should see you before any calf testing or training.",
-                        kind="red_flag",
-                    )
-                ],
-                state,
+            stopped = (
+                "I've stopped the self-test: with this, a clinician should see you before "
+                "any calf testing or training."
             )
+            reply = Reply(f"{flags.referral_text()}\n\n{stopped}", kind="red_flag")
+            return Step([reply], state)
         if next_step(self.steps, form.answers) is not None:
             return self._with_prompt(state, [])
         data = _values(form.answers)
@@ -377,7 +373,7 @@ class Engine:
             return Step(
                 [
                     answer_reply(answer),
-                    Reply("I've stopped the self-test: please get checked first."),
+                    STOPPED,
                 ],
                 state,
             )

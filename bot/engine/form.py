@@ -264,7 +264,3 @@ def build_steps() -> tuple[FormStep, ...]:
 def next_step(steps: tuple[FormStep, ...], answers: dict[str, Any]) -> FormStep | None:
     """The first step with an empty slot (``None`` when the form is complete)."""
     return next((s for s in steps if s.slots[0] not in answers), None)
-
-
-def step_number(steps: tuple[FormStep, ...], step: FormStep) -> int:
-    return steps.index(step) + 1

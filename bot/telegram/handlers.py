@@ -16,8 +16,9 @@ from telegram.ext import ContextTypes
 from bot.conversation import Conversations
 from bot.engine.messages import Incoming, Reply
 from bot.qa.service import QAService
+from bot.rendering import html_parts
 from bot.telegram.inline import inline_results
-from bot.telegram.render import keyboard, message_parts
+from bot.telegram.render import keyboard
 
 log = logging.getLogger(__name__)
 SERVICES = "calfcoach"
@@ -56,7 +57,7 @@ async def send_replies(
             await auxiliary(bot.send_photo(chat_id, reply.image), "chart")
             continue
         markup = keyboard(reply.buttons)
-        parts = message_parts(reply)
+        parts = html_parts(reply)
         if reply.edit and pressed is not None and len(parts) == 1:
             try:
                 await bot.edit_message_text(

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.engine.messages import Button, Reply
-from bot.rendering import html_parts
+from bot.engine.messages import Button
 
 CALLBACK_DATA_MAX_BYTES = 64
 
@@ -30,7 +29,3 @@ def keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | Non
                 )
         markup.append(buttons)
     return InlineKeyboardMarkup(markup)
-
-
-def message_parts(reply: Reply) -> list[str]:
-    return html_parts(reply)
