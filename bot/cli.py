@@ -210,8 +210,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
+    from bot.qa.service import load_encoder
     from bot.settings import get_settings
-    from index.embedding import Encoder
     from index.store import build_index, read_manifest, save_index
 
     settings = get_settings()
@@ -223,16 +223,16 @@ def cmd_index(args: argparse.Namespace) -> int:
             return 1
         print(manifest.model_dump_json(indent=2))
         return 0
-    encoder = Encoder(settings.embedding_model)
+    encoder, notice = load_encoder(settings)
+    if notice:
+        print(notice)
     index = build_index(encoder)
     save_index(index, directory)
     m = index.manifest
-    print(f"built {directory}: {m.chunks} chunks, {m.vectors} vectors, model {m.model_name}")
-    if settings.embedding_backend == "onnx":
-        from bot.qa.service import load_onnx_encoder
-
-        onnx, _ = load_onnx_encoder(settings, encoder)
-        print(f"ONNX query encoder ready in {onnx.path}")  # type: ignore[attr-defined]
+    print(
+        f"built {directory}: {m.chunks} chunks, {m.vectors} vectors, model {m.model_name} "
+        f"({settings.embedding_backend}, {m.model_fingerprint})"
+    )
     return 0
 
 

@@ -11,7 +11,7 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -22,6 +22,21 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _PACKAGED_NAMES = {DEFAULT_MODEL, "sentence-transformers/all-MiniLM-L6-v2"}
+
+
+class TextEncoder(Protocol):
+    """What the index and retrieval need from an encoder (``Encoder`` or ``OnnxEncoder``).
+
+    ``fingerprint`` names the vectors the encoder makes: the index records it, and an
+    index embedded by another encoder (say float32 against int8) is stale for this one.
+    """
+
+    model_name: str
+
+    @property
+    def fingerprint(self) -> str: ...
+
+    def encode(self, texts: list[str], *, batch_size: int = 64) -> np.ndarray: ...
 
 
 class ModelNotAvailable(RuntimeError):

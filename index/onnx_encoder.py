@@ -5,15 +5,23 @@ queries are embedded with onnxruntime and the model's own ``tokenizer.json``: me
 over the last hidden state and L2 normalisation, exactly what sentence-transformers does
 for all-MiniLM-L6-v2 (``tests/test_index.py`` checks the vectors agree). This keeps torch
 (4-8 s and ~480 MB to import) off the serving path: cold start and memory are the reason.
+
+The export can also be quantised to int8 (``onnxruntime.quantization.quantize_dynamic``):
+a question embeds in half the time (1.8 against 3.7 ms here) with the same retrieval
+quality on held-out questions. Its vectors are not the float model's (cosine about 0.965
+to them), so an int8 encoder has its own fingerprint, and the index is embedded by the
+very encoder that embeds the questions.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import tempfile
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +30,11 @@ log = logging.getLogger(__name__)
 META = "calfcoach-onnx.json"
 
 
-def onnx_dir(cache_dir: Path, fingerprint: str) -> Path:
-    return cache_dir / f"onnx-{fingerprint}"
+INT8_SUFFIX = "-int8"
+
+
+def onnx_dir(cache_dir: Path, fingerprint: str, *, int8: bool = False) -> Path:
+    return cache_dir / f"onnx-{fingerprint}{INT8_SUFFIX if int8 else ''}"
 
 
 def _max_seq_length(model_path: Path) -> int:
@@ -92,17 +103,106 @@ def export_onnx(model_name: str, model_path: Path, fingerprint: str, target: Pat
     return target
 
 
+class _DropRecords(logging.Filter):
+    def __init__(self, containing: str) -> None:
+        super().__init__()
+        self.containing = containing
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.containing not in record.getMessage()
+
+
+def quantize_onnx(source: Path, target: Path) -> Path:
+    """Write an int8 copy of the export in ``source`` to ``target`` (weights quantised
+    once, activations per call: ``quantize_dynamic``, no calibration data needed)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    meta = json.loads((source / META).read_text())
+    meta["fingerprint"] = f"{meta['fingerprint']}{INT8_SUFFIX}"
+    meta["quantization"] = "int8 dynamic, per-tensor weights"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".onnx-int8-", dir=target.parent))
+    try:
+        root = logging.getLogger()
+        hint = _DropRecords("pre-processing")  # quantize_dynamic's advice, on the root logger
+        root.addFilter(hint)
+        try:
+            quantize_dynamic(
+                str(source / "model.onnx"), str(tmp / "model.onnx"), weight_type=QuantType.QInt8
+            )
+        finally:
+            root.removeFilter(hint)
+        shutil.copy(source / "tokenizer.json", tmp / "tokenizer.json")
+        (tmp / META).write_text(json.dumps(meta))
+        if target.exists():
+            shutil.rmtree(target)
+        tmp.rename(target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    log.info("quantised %s to int8 in %s", meta["model_name"], target)
+    return target
+
+
+def prepare_onnx(
+    model_name: str, model_path: Path, fingerprint: str, models_dir: Path, *, int8: bool
+) -> tuple[Path, list[str]]:
+    """The directory of the export (quantised if ``int8``), made first if it is missing.
+
+    Returns it with a notice for each thing that had to be made (shown to the operator:
+    the first start after an install or a model change takes a few seconds more).
+    """
+    notices: list[str] = []
+    plain = onnx_dir(models_dir, fingerprint)
+    if not (plain / "model.onnx").exists():
+        notices.append(f"exporting {model_name} to ONNX in {plain}")
+        log.warning(notices[-1])
+        export_onnx(model_name, model_path, fingerprint, plain)
+    if not int8:
+        return plain, notices
+    quantised = onnx_dir(models_dir, fingerprint, int8=True)
+    if not (quantised / "model.onnx").exists():
+        notices.append(f"quantising the ONNX export to int8 in {quantised}")
+        log.warning(notices[-1])
+        quantize_onnx(plain, quantised)
+    return quantised, notices
+
+
 class OnnxEncoder:
-    """Embeds texts with onnxruntime; same interface and vectors as ``Encoder``."""
+    """Embeds texts with onnxruntime; same interface and vectors as ``Encoder``.
+
+    A float export embeds a list as padded batches on ``threads`` intra-op threads. An
+    int8 export embeds every text on its own: dynamic quantisation picks activation
+    scales per call, so in a padded batch a question's vector would depend on the other
+    questions in it (cosine down to 0.986 here); alone, the vector a user's question gets
+    is always the one the index and the eval saw. It is also faster: one text on one
+    thread takes 1.8 ms (2.2 on two: the matrices are too small to pay for waking a
+    second thread), and a list spread over one worker per core costs 1.0 ms a text
+    against 1.4 ms in batches of 32.
+    """
 
     def __init__(self, directory: Path, *, threads: int = 0) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         meta = json.loads((directory / META).read_text())
         self.model_name: str = meta["model_name"]
         self.fingerprint: str = meta["fingerprint"]
         self.path = directory
+        self.rowwise = "quantization" in meta
+        self._session = self._open(directory, 1 if self.rowwise else threads)
+        self._workers = (
+            ThreadPoolExecutor(threads or os.cpu_count() or 1, thread_name_prefix="onnx")
+            if self.rowwise
+            else None
+        )
+        self._tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        self._tokenizer.enable_truncation(max_length=int(meta["max_seq_length"]))
+        self._tokenizer.enable_padding()
+
+    @staticmethod
+    def _open(directory: Path, threads: int):  # type: ignore[no-untyped-def]
+        import onnxruntime as ort
+
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -110,17 +210,20 @@ class OnnxEncoder:
         # steals the CPU the event loop and the other requests need.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.add_session_config_entry("session.inter_op.allow_spinning", "0")
-        self._session = ort.InferenceSession(
+        return ort.InferenceSession(
             str(directory / "model.onnx"), options, providers=["CPUExecutionProvider"]
         )
-        self._tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
-        self._tokenizer.enable_truncation(max_length=int(meta["max_seq_length"]))
-        self._tokenizer.enable_padding()
 
     def encode(self, texts: list[str], *, batch_size: int = 64) -> np.ndarray:
-        """``(len(texts), dim)`` float32 unit vectors, in batches of ``batch_size``."""
+        """``(len(texts), dim)`` float32 unit vectors."""
+        if not texts:
+            return np.zeros((0, 384), np.float32)
+        if self._workers is not None:  # int8: one text per model call, spread over cores
+            if len(texts) == 1:
+                return self._encode(texts)
+            return np.concatenate(list(self._workers.map(lambda t: self._encode([t]), texts)))
         out = [self._encode(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)]
-        return np.ascontiguousarray(np.concatenate(out) if out else np.zeros((0, 384), np.float32))
+        return np.ascontiguousarray(np.concatenate(out))
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         encodings = self._tokenizer.encode_batch(texts)

@@ -17,12 +17,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 
 from index.batching import MicroBatcher
 from index.chunking import Chunk
+from index.embedding import TextEncoder
 from index.lexical import LexicalIndex, SynonymExpander
 from index.store import GuideIndex
 from knowledge.models import Intent, SynonymGroup
@@ -66,21 +66,13 @@ class Retrieval:
         return max(self.faq, key=lambda item: item[1]) if self.faq else None
 
 
-class QueryEncoder(Protocol):
-    """What retrieval needs from an encoder (``Encoder`` or ``OnnxEncoder``)."""
-
-    model_name: str
-
-    def encode(self, texts: list[str], *, batch_size: int = 64) -> np.ndarray: ...
-
-
 class Retriever:
     """Search the guide index for the passages that answer a question."""
 
     def __init__(
         self,
         index: GuideIndex,
-        encoder: QueryEncoder,
+        encoder: TextEncoder,
         synonyms: Sequence[SynonymGroup] = (),
         weights: RetrievalWeights | None = None,
         *,

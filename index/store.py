@@ -24,7 +24,7 @@ import faiss
 from pydantic import BaseModel
 
 from index.chunking import Chunk, ChunkingParams, chunk_guide
-from index.embedding import Encoder
+from index.embedding import TextEncoder
 from knowledge.facts import data_sha256, load_facts
 from knowledge.guide import Guide, load_guide, normalize
 from knowledge.models import Knowledge
@@ -88,7 +88,9 @@ class GuideIndex:
     vectors: faiss.Index
 
 
-def expected_identity(encoder: Encoder, guide: Guide, params: ChunkingParams) -> dict[str, object]:
+def expected_identity(
+    encoder: TextEncoder, guide: Guide, params: ChunkingParams
+) -> dict[str, object]:
     return {
         "schema_version": SCHEMA_VERSION,
         "model_name": encoder.model_name,
@@ -117,7 +119,7 @@ def assign_keys(chunks: list[Chunk], knowledge: Knowledge) -> dict[int, list[str
 
 
 def build_index(
-    encoder: Encoder,
+    encoder: TextEncoder,
     guide: Guide | None = None,
     knowledge: Knowledge | None = None,
     params: ChunkingParams | None = None,
@@ -223,7 +225,7 @@ def stale_reasons(manifest: Manifest | None, expected: dict[str, object]) -> lis
 
 def load_or_build(
     directory: Path,
-    encoder: Encoder,
+    encoder: TextEncoder,
     params: ChunkingParams | None = None,
 ) -> tuple[GuideIndex, str | None]:
     """Load a fresh index, or rebuild and save it; the message says why it was rebuilt."""

@@ -1,7 +1,7 @@
 """Shared fixtures: one real encoder, one real index and one QA service per test session.
 
-Building the index embeds the guide with the packaged MiniLM model (about 10 s), so it
-happens once, in a temporary folder that the CLI subprocess tests reuse via INDEX_DIR.
+Exporting the packaged MiniLM model to ONNX and embedding the guide takes about 10 s, so
+it happens once, in a temporary DATA_DIR that the CLI subprocess tests reuse.
 """
 
 from __future__ import annotations
@@ -14,10 +14,8 @@ import pytest
 
 from bot.qa.service import QAService
 from bot.settings import Settings
-from index.embedding import Encoder
-from index.retrieval import Retriever
-from index.store import GuideIndex, build_index, save_index
-from knowledge.facts import load_facts
+from index.embedding import Encoder, TextEncoder
+from index.store import GuideIndex
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parent.parent
@@ -27,33 +25,37 @@ OWN_EVAL = REPO / "tests" / "eval"
 
 @pytest.fixture(scope="session")
 def encoder() -> Encoder:
+    """sentence-transformers itself: the reference the ONNX encoders are checked against."""
     return Encoder()
 
 
 @pytest.fixture(scope="session")
-def index_dir(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder) -> Path:
-    directory = tmp_path_factory.mktemp("index") / "index"
-    save_index(build_index(encoder), directory)
-    return directory
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    data = tmp_path_factory.mktemp("data")
+    return Settings(data_dir=data, index_dir=data / "index", answer_cache_size=0)
 
 
 @pytest.fixture(scope="session")
-def guide_index(index_dir: Path) -> GuideIndex:
-    from index.store import load_index
-
-    return load_index(index_dir)
-
-
-@pytest.fixture(scope="session")
-def qa(guide_index: GuideIndex, encoder: Encoder) -> QAService:
-    knowledge = load_facts()
-    retriever = Retriever(guide_index, encoder, knowledge.synonyms, intents=knowledge.intents)
-    return QAService(retriever, knowledge)
+def qa(settings: Settings) -> QAService:
+    """The service exactly as the bot builds it: the default encoder (EMBEDDING_BACKEND),
+    its ONNX export and the index it embeds, all made here once for the whole session."""
+    service, _ = QAService.from_settings(settings)
+    return service
 
 
 @pytest.fixture(scope="session")
-def settings(index_dir: Path) -> Settings:
-    return Settings(index_dir=index_dir, data_dir=index_dir.parent)
+def query_encoder(qa: QAService) -> TextEncoder:
+    return qa.retriever.encoder
+
+
+@pytest.fixture(scope="session")
+def index_dir(qa: QAService, settings: Settings) -> Path:
+    return settings.resolved_index_dir
+
+
+@pytest.fixture(scope="session")
+def guide_index(qa: QAService) -> GuideIndex:
+    return qa.retriever.index
 
 
 @pytest.fixture

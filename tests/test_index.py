@@ -9,20 +9,27 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.embedding import Encoder, ModelNotAvailable, resolve_model_path
+from bot.qa.service import QAService
+from bot.settings import Settings
+from index.embedding import Encoder, ModelNotAvailable, TextEncoder, resolve_model_path
 from index.store import load_index, load_or_build, read_manifest
 
 
-class CountingEncoder(Encoder):
-    """The real encoder, counting how many texts it embeds."""
+class CountingEncoder:
+    """Wraps the real encoder, counting how many texts it embeds."""
 
-    def __init__(self, inner: Encoder) -> None:
-        self.__dict__.update(inner.__dict__)
+    def __init__(self, inner: TextEncoder) -> None:
+        self.inner = inner
+        self.model_name = inner.model_name
+        self.fingerprint = inner.fingerprint
         self.encoded = 0
 
     def encode(self, texts: list[str], *, batch_size: int = 64) -> np.ndarray:
         self.encoded += len(texts)
-        return super().encode(texts, batch_size=batch_size)
+        return self.inner.encode(texts, batch_size=batch_size)
+
+
+TEXTS = ["why are my calves weak?", "a" * 3000, "heel rolls in on single leg raises", "x"]
 
 
 def test_manifest_records_what_the_index_was_built_from(index_dir: Path) -> None:
@@ -40,8 +47,10 @@ def test_manifest_records_what_the_index_was_built_from(index_dir: Path) -> None
     }
 
 
-def test_fresh_index_loads_without_embedding_the_guide(index_dir: Path, encoder: Encoder) -> None:
-    counting = CountingEncoder(encoder)
+def test_fresh_index_loads_without_embedding_the_guide(
+    index_dir: Path, query_encoder: TextEncoder
+) -> None:
+    counting = CountingEncoder(query_encoder)
     index, notice = load_or_build(index_dir, counting)
     assert notice is None
     assert counting.encoded == 0
@@ -50,7 +59,7 @@ def test_fresh_index_loads_without_embedding_the_guide(index_dir: Path, encoder:
 
 @pytest.mark.parametrize("damage", ["stale_guide", "missing", "corrupt"])
 def test_stale_missing_or_corrupt_index_is_rebuilt_with_a_notice(
-    tmp_path: Path, index_dir: Path, encoder: Encoder, damage: str
+    tmp_path: Path, index_dir: Path, query_encoder: TextEncoder, damage: str
 ) -> None:
     directory = tmp_path / "index"
     shutil.copytree(index_dir, directory)
@@ -62,7 +71,7 @@ def test_stale_missing_or_corrupt_index_is_rebuilt_with_a_notice(
         shutil.rmtree(directory)
     else:
         (directory / "vectors.faiss").write_bytes(b"not a faiss index")
-    counting = CountingEncoder(encoder)
+    counting = CountingEncoder(query_encoder)
     index, notice = load_or_build(directory, counting)
     expected = {"stale_guide": "guide changed", "missing": "no index", "corrupt": "unreadable"}
     assert notice is not None and expected[damage] in notice
@@ -78,16 +87,37 @@ def test_model_name_must_resolve_offline(tmp_path: Path) -> None:
 
 
 def test_onnx_encoder_gives_the_same_vectors_as_sentence_transformers(
-    tmp_path: Path, encoder: Encoder
+    settings: Settings, qa: QAService, encoder: Encoder
 ) -> None:
-    from index.onnx_encoder import OnnxEncoder, export_onnx
+    from index.onnx_encoder import OnnxEncoder, onnx_dir
 
-    target = export_onnx(encoder.model_name, encoder.path, encoder.fingerprint, tmp_path / "onnx")
-    onnx = OnnxEncoder(target)
+    # The float export the session's int8 model was quantised from.
+    onnx = OnnxEncoder(onnx_dir(settings.data_dir / "models", encoder.fingerprint))
     assert (onnx.model_name, onnx.fingerprint) == (encoder.model_name, encoder.fingerprint)
-    texts = ["why are my calves weak?", "a" * 3000, "heel rolls in on single leg raises", "x"]
-    cosine = (onnx.encode(texts) * encoder.encode(texts)).sum(axis=1)
+    cosine = (onnx.encode(TEXTS) * encoder.encode(TEXTS)).sum(axis=1)
     assert cosine.min() > 0.9999
+
+
+def test_int8_encoder_is_its_own_model_and_embeds_each_text_alone(
+    index_dir: Path, tmp_path: Path, query_encoder: TextEncoder, encoder: Encoder
+) -> None:
+    from index.onnx_encoder import OnnxEncoder
+
+    assert isinstance(query_encoder, OnnxEncoder) and query_encoder.rowwise
+    assert query_encoder.fingerprint == f"{encoder.fingerprint}-int8"
+    # Close to the float model's vectors, but not the same: an index embedded by one is
+    # stale for the other and gets rebuilt rather than searched with mismatched vectors.
+    cosine = (query_encoder.encode(TEXTS) * encoder.encode(TEXTS)).sum(axis=1)
+    assert cosine.min() > 0.85 and cosine.max() < 0.9999
+    directory = tmp_path / "index"
+    shutil.copytree(index_dir, directory)
+    _, notice = load_or_build(directory, CountingEncoder(encoder))
+    assert notice is not None and "model changed" in notice
+    # A text's vector does not depend on the texts embedded with it (dynamic quantisation
+    # would pick other activation scales for a padded batch).
+    alone = np.stack([query_encoder.encode([t])[0] for t in TEXTS])
+    together = query_encoder.encode(TEXTS[::-1])[::-1]
+    assert np.array_equal(alone, together)
 
 
 def test_micro_batcher_shares_model_calls_between_concurrent_requests(encoder: Encoder) -> None:

@@ -11,7 +11,6 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from bot.qa.compose import compose_answer
 from bot.qa.models import Answer, Passage, Source
@@ -20,11 +19,9 @@ from bot.qa.scope import ScopeThresholds, in_scope
 from bot.qa.sections import with_section_line
 from bot.safety import Triage, triage
 from bot.settings import Settings
-from index.retrieval import Hit, QueryEncoder, Retrieval, Retriever
+from index.embedding import TextEncoder
+from index.retrieval import Hit, Retrieval, Retriever
 from knowledge.models import Knowledge
-
-if TYPE_CHECKING:
-    from index.embedding import Encoder
 
 log = logging.getLogger(__name__)
 
@@ -75,17 +72,30 @@ class AnswerCache:
                 self._items.popitem(last=False)
 
 
-def load_onnx_encoder(settings: Settings, encoder: Encoder) -> tuple[QueryEncoder, str | None]:
-    """The ONNX export of ``encoder``'s model, exporting it first if it is missing."""
-    from index.onnx_encoder import OnnxEncoder, export_onnx, onnx_dir
+def load_encoder(settings: Settings) -> tuple[TextEncoder, str | None]:
+    """The encoder ``EMBEDDING_BACKEND`` names; it embeds the index and the questions alike.
 
-    target = onnx_dir(settings.resolved_index_dir.parent / "models", encoder.fingerprint)
-    notice = None
-    if not (target / "model.onnx").exists():
-        notice = f"exporting {encoder.model_name} to ONNX in {target}"
-        log.warning(notice)
-        export_onnx(encoder.model_name, encoder.path, encoder.fingerprint, target)
-    return OnnxEncoder(target, threads=settings.encoder_threads), notice
+    The ONNX backends use an export of the configured model kept beside the index
+    (``DATA_DIR/models``), made on first use (that one time imports torch). Returns the
+    encoder and a notice saying what had to be made, if anything.
+    """
+    from index.embedding import Encoder
+
+    encoder = Encoder(settings.embedding_model)
+    if settings.embedding_backend == "torch":
+        return encoder, None
+    from index.onnx_encoder import OnnxEncoder, prepare_onnx
+
+    int8 = settings.embedding_backend == "onnx-int8"
+    directory, notices = prepare_onnx(
+        encoder.model_name,
+        encoder.path,
+        encoder.fingerprint,
+        settings.resolved_index_dir.parent / "models",
+        int8=int8,
+    )
+    onnx = OnnxEncoder(directory, threads=settings.encoder_threads)
+    return onnx, "; ".join(notices) or None
 
 
 class QAService:
@@ -111,23 +121,18 @@ class QAService:
     def from_settings(cls, settings: Settings) -> tuple[QAService, str | None]:
         """Load the index (rebuilding a stale one) and the query encoder.
 
-        With the ONNX backend (default) torch is imported only when the index or the ONNX
-        export must be (re)built; a fresh start loads onnxruntime and the stored vectors.
+        With an ONNX backend (the default) torch is imported only when the ONNX export or
+        the index must be (re)built; a fresh start loads onnxruntime and the stored vectors.
         Returns the service and a notice saying what had to be rebuilt, if anything.
         """
-        from index.embedding import Encoder
         from index.store import load_or_build
         from knowledge.facts import load_facts
 
-        encoder = Encoder(settings.embedding_model)
-        index, notice = load_or_build(settings.resolved_index_dir, encoder)
-        query_encoder: QueryEncoder = encoder
-        if settings.embedding_backend == "onnx":
-            query_encoder, exported = load_onnx_encoder(settings, encoder)
-            if exported:
-                notice = f"{notice}; {exported}" if notice else exported
+        encoder, prepared = load_encoder(settings)
+        index, rebuilt = load_or_build(settings.resolved_index_dir, encoder)
+        notice = "; ".join(n for n in (prepared, rebuilt) if n) or None
         knowledge = load_facts()
-        retriever = Retriever(index, query_encoder, knowledge.synonyms, intents=knowledge.intents)
+        retriever = Retriever(index, encoder, knowledge.synonyms, intents=knowledge.intents)
         service = cls(
             retriever,
             knowledge,
