@@ -43,11 +43,26 @@ _PATTERNS: dict[str, list[str]] = {
     "cannot_bear_weight": [
         rf"\b{_CANT} (?:\w+ ){{0,2}}(?:bear|put|take|place) (?:any |much |my )?weight\b",
         rf"\b{_CANT} (?:\w+ ){{0,2}}walk\b",
+        rf"\b{_CANT} (?:\w+ ){{0,2}}put (?:my |the |that |this )?(?:foot|leg|heel) (?:down|on the (?:floor|ground))",
         rf"\b{_CANT} (?:\w+ ){{0,2}}stand on (?:it|(?:the|that|my)(?: left| right| injured| bad| hurt)? (?:leg|foot|ankle))\b",
         r"\b(?:bent funny|looks deformed|deformed|at a (?:weird|funny|strange) angle|out of place|bone (?:sticking|poking) out)\b",
         r"\b(?:unable|impossible) to (?:bear|take) weight\b",
         r"\bnon[- ]weight[- ]bearing\b",
         r"\b(?:had to be|have to be|got) carried\b",
+    ],
+    "rapid_swelling_bruising": [
+        r"\b(?:swell\w*|swollen|puff\w*|blew up|blown up|ballooned)\b[^.!?]{0,30}\blike (?:a |an )?(?:balloon|golf ?ball|tennis ball|egg|grapefruit|orange|melon|softball|baseball)",
+        r"\bballoon(?:ed|ing)?\b",
+        r"\b(?:swell\w*|swollen|puffed) (?:up )?(?:immediately|instantly|right away|straight away|within (?:minutes|seconds)|really fast|super fast|so fast)",
+        r"\b(?:immediately|instantly|right away|straight away|within minutes)\b[^.!?]{0,30}\b(?:swell\w*|swollen|puffed up)",
+        r"\b(?:huge|massive|enormous|giant|insane|crazy|really bad|severe|massively|hugely|badly)\b[^.!?]{0,15}\b(?:swollen|swelling|swelled|bruis\w*)",
+        r"\b(?:purple|black and blue|black|blue)\b[^.!?]{0,20}\b(?:all over|everywhere|bruis\w*)",
+        r"\b(?:bruis\w*)\b[^.!?]{0,30}\b(?:all over|everywhere|spreading|down to (?:my|the) (?:toes|foot|heel))",
+    ],
+    "foot_circulation": [
+        r"\b(?:foot|feet|toes?)\b[^.!?]{0,25}\b(?:is|are|turned|turning|gone|going|went|looks?|feels?) (?:\w+ ){0,2}(?:pale|white|(?<!black and )blue|bluish|grey|gray|ice[- ]cold|icy|freezing cold)\b",
+        r"\b(?:pale|white|(?<!black and )blue|bluish|ice[- ]cold|icy)(?: and (?:pale|white|blue|numb|cold))? (?:foot|feet|toes)\b",
+        rf"\b{_CANT} (?:\w+ ){{0,2}}(?:move|wiggle|lift) (?:my |the )?(?:toes|foot|feet)\b",
     ],
     "calf_swelling_redness_warmth": [
         r"\b(?:swollen|swelling|swelled|swell|puffy|puffed)\b[^.!?]{0,80}\b(?:red|redness|warm|warmth|hot|heat|burning hot)\b",
@@ -76,6 +91,22 @@ _PATTERNS: dict[str, list[str]] = {
     ],
 }
 
+# A possible fracture is a red flag when it is recent; "I broke my ankle years ago, it
+# has healed" is a returning trainee's history, not an emergency.
+_FRACTURE = [
+    re.compile(p)
+    for p in [
+        r"\b(?:is it|could it be|might be|may be|think it'?s|think i|might have|may have|did i)\b[^.!?]{0,15}\b(?:broken|broke|fractured?|cracked)\b",
+        r"\b(?:broken|broke|fractured?|cracked) (?:my )?(?:ankle|heel|foot|leg|shin|tibia|fibula|bone)",
+        r"\b(?:ankle|heel|foot|leg|shin|tibia|fibula|bone)\b[^.!?]{0,15}\b(?:is|was|got|be) (?:broken|fractured|cracked)\b",
+        r"\bfracture[sd]?\b",
+    ]
+]
+_OLD_INJURY = re.compile(
+    r"\b(?:\d+|a|an|one|two|three|four|five|few|several|many|couple(?: of)?) (?:years?|months?) ago\b"
+    r"|\b(?:last|previous) (?:year|season|summer|winter|spring|autumn|fall)\b"
+    r"|\b(?:healed|old|previous|past|years back|long ago|as a (?:kid|child|teen\w*)|when i was)\b"
+)
 _COMPILED = {key: [re.compile(p) for p in patterns] for key, patterns in _PATTERNS.items()}
 _URGENCY_ORDER = {"emergency": 0, "urgent": 1, "soon": 2}
 
@@ -136,6 +167,10 @@ def triage(text: str, red_flags: tuple[RedFlag, ...]) -> Triage:
             if any(not _negated(normalized, m.start()) for m in pattern.finditer(normalized)):
                 found.add(flag_id)
                 break
+    if not _OLD_INJURY.search(normalized) and any(
+        not _negated(normalized, m.start()) for p in _FRACTURE for m in p.finditer(normalized)
+    ):
+        found.add("cannot_bear_weight")
     # Breathlessness alone is common after hard training; with a painful or swollen calf
     # (or chest pain) it can mean a clot in the lungs.
     if "chest_pain_breathless" in found and not (

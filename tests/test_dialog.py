@@ -6,6 +6,7 @@ import pytest
 
 from bot.engine import ConversationState, Engine, Incoming, Reply
 from bot.qa.service import QAService
+from knowledge.facts import load_facts
 
 
 class Chat:
@@ -157,7 +158,8 @@ def test_safety_screen_yes_ends_with_a_referral_and_no_program(engine: Engine) -
     chat = Chat(engine)
     chat.say("/assess")
     assert "Which one?" in chat.say("yes")[0].text
-    replies = chat.say("3")
+    ids = [flag.id for flag in load_facts().red_flags]
+    replies = chat.say(str(ids.index("calf_swelling_redness_warmth") + 1))
     assert replies[-1].kind == "red_flag"
     assert "blood clot" in replies[-1].text and "Your weekly program" not in replies[-1].text
     assert chat.state.assessment is None

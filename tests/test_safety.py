@@ -42,6 +42,15 @@ ORDINARY = (
         "how do I prevent an Achilles rupture?",
         "one calf is bigger than the other",
         "I can only do 8 single-leg calf raises with my knee bent",
+        "my ankle gets a bit swollen after long runs",
+        "my feet get cold on winter runs",
+        "i cant curl my toes very well, is that weak toe flexors?",
+        "i cant bend my ankle much when i squat",
+        "calves look pumped and swollen after a session lol",
+        "i have a small bruise on my calf from foam rolling",
+        "i broke my ankle three years ago, now fully healed, calf is still smaller",
+        "old fracture in my foot from years ago, can I train calves now",
+        "ankle swelled up a bit after my first run back",
     ]
 )
 

@@ -19,6 +19,8 @@ HistoryId = Literal[
 RedFlagId = Literal[
     "sudden_pop",
     "cannot_bear_weight",
+    "rapid_swelling_bruising",
+    "foot_circulation",
     "calf_swelling_redness_warmth",
     "numbness_tingling",
     "chest_pain_breathless",

@@ -152,7 +152,9 @@ def parse_safety(text: str) -> dict[str, Any]:
     if chosen:
         return {"red_flags": sorted(set(chosen), key=ids.index)}
     if re.match(r"^(?:yes|yeah|yep|y)\b", text):
-        raise Invalid("Which one? Send its number (1 to 5), so I can point you to the right help.")
+        raise Invalid(
+            f"Which one? Send its number (1 to {len(ids)}), so I can point you to the right help."
+        )
     raise Invalid("Please answer 'no' if none of these apply, or the number of any that does.")
 
 
