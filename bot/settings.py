@@ -31,7 +31,12 @@ class Settings(BaseSettings):
         "onnxruntime (fastest; no torch at run time); onnx: the same export in float32; "
         "torch: sentence-transformers. The index is embedded by the same encoder.",
     )
-    encoder_threads: int = Field(default=0, ge=0, description="onnxruntime threads; 0 = auto.")
+    encoder_threads: int = Field(
+        default=0,
+        ge=0,
+        description="onnx-int8: texts embedded in parallel, one thread each; onnx: onnxruntime "
+        "intra-op threads; 0 = one per core.",
+    )
     answer_cache_size: int = Field(default=2048, ge=0, description="Cached answers (0 = off).")
     data_dir: Path = Field(
         default=PROJECT_ROOT / "var", description="Where the index and the database live."
