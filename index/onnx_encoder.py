@@ -156,14 +156,14 @@ def prepare_onnx(
     plain = onnx_dir(models_dir, fingerprint)
     if not (plain / "model.onnx").exists():
         notices.append(f"exporting {model_name} to ONNX in {plain}")
-        log.warning(notices[-1])
+        log.info(notices[-1])
         export_onnx(model_name, model_path, fingerprint, plain)
     if not int8:
         return plain, notices
     quantised = onnx_dir(models_dir, fingerprint, int8=True)
     if not (quantised / "model.onnx").exists():
         notices.append(f"quantising the ONNX export to int8 in {quantised}")
-        log.warning(notices[-1])
+        log.info(notices[-1])
         quantize_onnx(plain, quantised)
     return quantised, notices
 

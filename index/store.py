@@ -238,7 +238,7 @@ def load_or_build(
         except IndexError_ as exc:
             reasons = [str(exc)]
     message = f"rebuilding the guide index in {directory}: {'; '.join(reasons)}"
-    log.warning(message)
+    log.info(message)  # the caller shows the returned message
     index = build_index(encoder, params=params)
     save_index(index, directory)
     return index, message
