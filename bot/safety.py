@@ -43,26 +43,11 @@ _PATTERNS: dict[str, list[str]] = {
     "cannot_bear_weight": [
         rf"\b{_CANT} (?:\w+ ){{0,2}}(?:bear|put|take|place) (?:any |much |my )?weight\b",
         rf"\b{_CANT} (?:\w+ ){{0,2}}walk\b",
-        rf"\b{_CANT} (?:\w+ ){{0,2}}put (?:my |the |that |this )?(?:foot|leg|heel) (?:down|on the (?:floor|ground))",
         rf"\b{_CANT} (?:\w+ ){{0,2}}stand on (?:it|(?:the|that|my)(?: left| right| injured| bad| hurt)? (?:leg|foot|ankle))\b",
         r"\b(?:bent funny|looks deformed|deformed|at a (?:weird|funny|strange) angle|out of place|bone (?:sticking|poking) out)\b",
         r"\b(?:unable|impossible) to (?:bear|take) weight\b",
         r"\bnon[- ]weight[- ]bearing\b",
         r"\b(?:had to be|have to be|got) carried\b",
-    ],
-    "rapid_swelling_bruising": [
-        r"\b(?:swell\w*|swollen|puff\w*|blew up|blown up|ballooned)\b[^.!?]{0,30}\blike (?:a |an )?(?:balloon|golf ?ball|tennis ball|egg|grapefruit|orange|melon|softball|baseball)",
-        r"\bballoon(?:ed|ing)?\b",
-        r"\b(?:swell\w*|swollen|puffed) (?:up )?(?:immediately|instantly|right away|straight away|within (?:minutes|seconds)|really fast|super fast|so fast)",
-        r"\b(?:immediately|instantly|right away|straight away|within minutes)\b[^.!?]{0,30}\b(?:swell\w*|swollen|puffed up)",
-        r"\b(?:huge|massive|enormous|giant|insane|crazy|really bad|severe|massively|hugely|badly)\b[^.!?]{0,15}\b(?:swollen|swelling|swelled|bruis\w*)",
-        r"\b(?:purple|black and blue|black|blue)\b[^.!?]{0,20}\b(?:all over|everywhere|bruis\w*)",
-        r"\b(?:bruis\w*)\b[^.!?]{0,30}\b(?:all over|everywhere|spreading|down to (?:my|the) (?:toes|foot|heel))",
-    ],
-    "foot_circulation": [
-        r"\b(?:foot|feet|toes?)\b[^.!?]{0,25}\b(?:is|are|turned|turning|gone|going|went|looks?|feels?) (?:\w+ ){0,2}(?:pale|white|(?<!black and )blue|bluish|grey|gray|ice[- ]cold|icy|freezing cold)\b",
-        r"\b(?:pale|white|(?<!black and )blue|bluish|ice[- ]cold|icy)(?: and (?:pale|white|blue|numb|cold))? (?:foot|feet|toes)\b",
-        rf"\b{_CANT} (?:\w+ ){{0,2}}(?:move|wiggle|lift) (?:my |the )?(?:toes|foot|feet)\b",
     ],
     "calf_swelling_redness_warmth": [
         r"\b(?:swollen|swelling|swelled|swell|puffy|puffed)\b[^.!?]{0,80}\b(?:red|redness|warm|warmth|hot|heat|burning hot)\b",
@@ -91,23 +76,72 @@ _PATTERNS: dict[str, list[str]] = {
     ],
 }
 
-# A possible fracture is a red flag when it is recent; "I broke my ankle years ago, it
-# has healed" is a returning trainee's history, not an emergency.
+# Signs that mean an emergency only after an injury: "my foot went pale" after a sprain is
+# not "my toes are pale after a cold shower", and "huge swelling" after a fall is not the
+# pump after drop sets. These count when the message also tells of an injury.
+_INJURY = re.compile(
+    r"\b(?:rolled|rolling|twist\w*|sprain\w*|fell|fall(?:en|ing)?|landed|landing (?:on|badly)|"
+    r"tackle\w*|kicked|collision|crash\w*|accident|injur\w*|went over on|tripped|slipped|"
+    r"stepped (?:on|in|off)|gave (?:out|way)|cast|hurt it|"
+    r"(?:hit|smashed|struck|whacked) (?:my|the|it)|got (?:hit|stamped|stepped on))\b"
+)
+_AFTER_INJURY: dict[str, list[str]] = {
+    "cannot_bear_weight": [
+        rf"\b{_CANT} (?:\w+ ){{0,2}}put (?:my |the |that |this )?(?:foot|leg) (?:down|on the (?:floor|ground))",
+        r"\b(?:it'?s|it is|is it|if it'?s) (?:broken|fractured)\b",
+    ],
+    "rapid_swelling_bruising": [
+        r"\b(?:swell\w*|swollen|puff\w*|blew up|blown up|balloon\w*)\b[^.!?]{0,30}\b(?:like|the size of|as big as) (?:a |an )?(?:balloon|golf ?ball|tennis ball|egg|grapefruit|orange|melon|softball|baseball)",
+        r"\b(?:the size of|as big as) (?:a |an )?(?:golf ?ball|tennis ball|egg|grapefruit|orange|melon|softball|baseball)",
+        r"\bballoon(?:ed|ing) (?:up|out)\b",
+        r"\b(?:swell\w*|swollen|puffed|blew|blown) (?:up )?(?:immediately|instantly|right away|straight away|within (?:minutes|seconds)|in (?:minutes|seconds)|(?:really |super |so |very )?(?:fast|quickly))",
+        r"\bswelling (?:came|come|comes|went) up\b",
+        r"\b(?:immediately|instantly|right away|straight away|within minutes)\b[^.!?]{0,30}\b(?:swell\w*|swollen|puffed up)",
+        r"\b(?:huge|massive|enormous|giant|insane|crazy|really bad|severe|massively|hugely|badly)\b[^.!?]{0,15}\b(?:swollen|swelling|swelled|bruis\w*)",
+        r"\b(?:swollen|swelling|swelled)\b[^.!?]{0,20}\b(?:purple|black|blue)\b",
+        r"\b(?:purple|black and blue|black|blue)\b[^.!?]{0,20}\b(?:all over|everywhere|bruis\w*|and swollen)",
+        r"\bbruis\w*\b[^.!?]{0,30}\b(?:all over|everywhere|spreading|down to (?:my|the) (?:toes|foot|heel))",
+    ],
+    "foot_circulation": [
+        r"\b(?:foot|feet|toes?)\b[^.!?]{0,25}\b(?:is|are|turned|turning|gone|going|went|looks?|feels?) (?:\w+ ){0,2}(?:pale|white|(?<!black and )blue|bluish|purple|grey|gray|ice[- ]cold|icy|freezing)\b",
+        r"\b(?:pale|white|(?<!black and )blue|bluish|ice[- ]cold|icy)(?: and (?:pale|white|blue|numb|cold))? (?:foot|feet|toes)\b",
+        r"\b(?:numb|numbness) and (?:cold|pale|blue)\b|\b(?:cold|pale|blue) and numb\b",
+    ],
+}
+# Toes that will not move at all (not "as well as the other foot").
+_TOES_WONT_MOVE = re.compile(
+    rf"\b{_CANT} (?:\w+ ){{0,2}}(?:move|wiggle) (?:my |the |any )?toes\b"
+    r"(?! (?:as|much|very|well|properly|enough|that|so|far|fully|independently|separately|one))"
+)
+# A possibly broken bone, unless that sentence tells of an old or treated fracture ("broke
+# my ankle three years ago", "post-fracture rehab"): returning trainees are this bot's
+# users. A stress fracture is a question, not an acute injury.
+_PART = r"(?:ankle|heel|foot|leg|shin|tibia|fibula|toe|toes|bone|metatarsal)"
 _FRACTURE = [
     re.compile(p)
     for p in [
-        r"\b(?:is it|could it be|might be|may be|think it'?s|think i|might have|may have|did i)\b[^.!?]{0,15}\b(?:broken|broke|fractured?|cracked)\b",
-        r"\b(?:broken|broke|fractured?|cracked) (?:my )?(?:ankle|heel|foot|leg|shin|tibia|fibula|bone)",
-        r"\b(?:ankle|heel|foot|leg|shin|tibia|fibula|bone)\b[^.!?]{0,15}\b(?:is|was|got|be) (?:broken|fractured|cracked)\b",
-        r"\bfracture[sd]?\b",
+        rf"\b(?:broken|broke|break|fractured?|cracked) (?:my |the |a |his |her )?{_PART}\b",
+        rf"\b{_PART}\b[^.!?]{{0,15}}\b(?:is|was|got|be|being) (?:broken|fractured)\b",
+        rf"\b(?:is|was|are|were) (?:my|the|it) (?:{_PART}s?|it) (?:broken|fractured)\b",
+        r"\b(?:is it|could it be|might it be|would it be|think it'?s|maybe it'?s|it might be|it could be|it may be) (?:a )?(?:broken|fractured?|a fracture|a break)\b",
+        r"(?<!stress )\bfracture[sd]? (?:in|of) (?:my|the) " + _PART,
     ]
 ]
 _OLD_INJURY = re.compile(
-    r"\b(?:\d+|a|an|one|two|three|four|five|few|several|many|couple(?: of)?) (?:years?|months?) ago\b"
-    r"|\b(?:last|previous) (?:year|season|summer|winter|spring|autumn|fall)\b"
-    r"|\b(?:healed|old|previous|past|years back|long ago|as a (?:kid|child|teen\w*)|when i was)\b"
+    r"\b(?:\d+|a|an|one|two|three|four|five|six|few|several|many|couple(?: of)?) (?:years?|months?|weeks?) ago\b"
+    r"|\bin (?:19|20)\d\d\b|\b(?:last|previous) (?:year|season|summer|winter|spring|autumn|fall)\b"
+    r"|\b(?:healed|recover\w*|rehab\w*|cleared|cast (?:is |came |come )?off|"
+    r"out of (?:the |my )?cast|post[- ]?(?:fracture|op|surgery)|old (?:fracture|break|injury)|"
+    r"as a (?:kid|child|teen\w*)|years back|long ago|fully fine|fine now)\b"
+)
+_CLAUSE_BREAK = re.compile(r"[,;:]|\b(?:but|though|although|however|yet)\b")
+_HEDGE = re.compile(
+    r"\b(?:not sure|not certain|don'?t know|do not know|no idea|unsure|wondering)\b"
 )
 _COMPILED = {key: [re.compile(p) for p in patterns] for key, patterns in _PATTERNS.items()}
+_COMPILED_AFTER_INJURY = {
+    key: [re.compile(p) for p in patterns] for key, patterns in _AFTER_INJURY.items()
+}
 _URGENCY_ORDER = {"emergency": 0, "urgent": 1, "soon": 2}
 
 
@@ -155,21 +189,33 @@ def _normalize(text: str) -> str:
 
 
 def _negated(text: str, start: int) -> bool:
-    return bool(_NEGATION.search(text[max(0, start - 30) : start]))
+    """ "No pop", "didn't snap"; but "not sure if it's broken" is a hedge, not a denial."""
+    window = _CLAUSE_BREAK.split(text[max(0, start - 30) : start])[-1]
+    return bool(_NEGATION.search(window)) and not _HEDGE.search(window)
+
+
+def _matches(patterns: list[re.Pattern[str]], text: str) -> bool:
+    return any(not _negated(text, m.start()) for p in patterns for m in p.finditer(text))
+
+
+def _recent_fracture(text: str) -> bool:
+    return any(
+        _matches(_FRACTURE, sentence) and not _OLD_INJURY.search(sentence)
+        for sentence in re.split(r"(?<=[.!?;])\s+", text)
+    )
 
 
 def triage(text: str, red_flags: tuple[RedFlag, ...]) -> Triage:
     """Return the red flags raised by ``text`` (an empty :class:`Triage` when none)."""
     normalized = _normalize(text)
-    found: set[str] = set()
-    for flag_id, patterns in _COMPILED.items():
-        for pattern in patterns:
-            if any(not _negated(normalized, m.start()) for m in pattern.finditer(normalized)):
-                found.add(flag_id)
-                break
-    if not _OLD_INJURY.search(normalized) and any(
-        not _negated(normalized, m.start()) for p in _FRACTURE for m in p.finditer(normalized)
-    ):
+    found = {flag_id for flag_id, patterns in _COMPILED.items() if _matches(patterns, normalized)}
+    if _INJURY.search(normalized):
+        found |= {
+            f for f, patterns in _COMPILED_AFTER_INJURY.items() if _matches(patterns, normalized)
+        }
+    if _matches([_TOES_WONT_MOVE], normalized):
+        found.add("foot_circulation")
+    if _recent_fracture(normalized):
         found.add("cannot_bear_weight")
     # Breathlessness alone is common after hard training; with a painful or swollen calf
     # (or chest pain) it can mean a clot in the lungs.

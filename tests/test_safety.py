@@ -29,6 +29,12 @@ RED = (
         "my foot keeps going numb",
         "can't put any weight on my ankle after the game",
         "suddenly I can't rise onto my toes on the left",
+        "i'm 45 years old, fell off a ladder, think i broke my ankle",
+        "not sure if it's broken, fell off a ladder",
+        "my heel is not broken but i can't put my foot down after the fall",
+        "is my foot broken?",
+        "rolled my ankle and it's the size of a grapefruit",
+        "my foot is numb and cold since the injury",
     ]
 )
 ORDINARY = (
@@ -51,6 +57,19 @@ ORDINARY = (
         "i broke my ankle three years ago, now fully healed, calf is still smaller",
         "old fracture in my foot from years ago, can I train calves now",
         "ankle swelled up a bit after my first run back",
+        "i cant put my heel down when i squat, tight calves?",
+        "I can't move my foot much in dorsiflexion, how to improve",
+        "can't lift my toes off the floor, how do I strengthen my tibialis",
+        "I can't wiggle my toes as well as my other foot",
+        "toes are pale after a cold shower",
+        "how do I get balloon calves",
+        "huge swelling after drop sets",
+        "purple bruise on my calf after cupping",
+        "stress fracture prevention for runners",
+        "post fracture rehab calf raises",
+        "I had a fracture 6 weeks ago, cast off now",
+        "i fractured my ankle in 2019 and its fine now",
+        "i think i broke my PR on calf raises",
     ]
 )
 
@@ -74,3 +93,9 @@ def test_most_urgent_referral_comes_first() -> None:
     assert result.ids[0] == "chest_pain_breathless"
     assert result.referral_text().startswith("This needs medical attention right away")
     assert "numbness_tingling" in result.ids
+
+
+def test_a_suspected_fracture_is_referred_for_an_x_ray_not_for_weight_bearing() -> None:
+    result = triage("I think I broke my foot jumping off a wall", load_facts().red_flags)
+    assert result.ids == ("cannot_bear_weight",)
+    assert "may be broken" in result.referral_text() and "X-ray" in result.referral_text()
