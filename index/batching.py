@@ -1,10 +1,11 @@
-"""Micro-batching: concurrent single-question encodes share one model call.
+"""Micro-batching: concurrent single-question encodes are handed to the encoder together.
 
-Encoding 64 questions as one batch costs a fraction of 64 single calls. Callers (threads
-or coroutines) submit one text and get a future; one worker thread takes whatever is
-queued (up to ``max_batch``) and encodes it together. A lone request is encoded at once,
-so batching adds no latency when the bot is quiet; a lone synchronous caller is even
-encoded in its own thread, saving the hand-off.
+Encoding 64 questions in one ``encode`` call costs a fraction of 64 separate calls: a
+float encoder runs them as one padded batch, the int8 one spreads them over the cores
+(see ``OnnxEncoder``). Callers (threads or coroutines) submit one text and get a future;
+one worker thread takes whatever is queued (up to ``max_batch``) and encodes it together.
+A lone request is encoded at once, so batching adds no latency when the bot is quiet; a
+lone synchronous caller is even encoded in its own thread, saving the hand-off.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class MicroBatcher:
         self._lock = threading.Lock()
         self._direct = 0  # requests being encoded in their caller's thread right now
         self._busy = False  # the worker is encoding a batch
-        self.batches = 0  # for the benchmark: how many model calls served the requests
+        self.batches = 0  # for the benchmark: how many encode calls served the requests
 
     def submit(self, text: str) -> Future[np.ndarray]:
         self._ensure_worker()

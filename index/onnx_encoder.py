@@ -1,16 +1,17 @@
-"""The same sentence vectors as :class:`index.embedding.Encoder`, without importing torch.
+"""Sentence vectors with onnxruntime, without importing torch.
 
-At index build time the model is exported once to ONNX (this needs torch); at run time
-queries are embedded with onnxruntime and the model's own ``tokenizer.json``: mean pooling
-over the last hidden state and L2 normalisation, exactly what sentence-transformers does
-for all-MiniLM-L6-v2 (``tests/test_index.py`` checks the vectors agree). This keeps torch
+The model is exported to ONNX once, on first start or by ``calfcoach index build`` (this
+needs torch); from then on texts are embedded with onnxruntime and the model's own
+``tokenizer.json``: mean pooling over the last hidden state and L2 normalisation, exactly
+what sentence-transformers does for all-MiniLM-L6-v2. The float export gives
+sentence-transformers' vectors (``tests/test_index.py`` checks they agree). This keeps torch
 (4-8 s and ~480 MB to import) off the serving path: cold start and memory are the reason.
 
-The export can also be quantised to int8 (``onnxruntime.quantization.quantize_dynamic``):
-a question embeds in half the time (1.8 against 3.7 ms here) with the same retrieval
-quality on held-out questions. Its vectors are not the float model's (cosine about 0.965
-to them), so an int8 encoder has its own fingerprint, and the index is embedded by the
-very encoder that embeds the questions.
+The export is then quantised to int8 (``onnxruntime.quantization.quantize_dynamic``),
+the default encoder: a question embeds in half the time (1.8 against 3.7 ms here) with the
+same retrieval quality on held-out questions. Its vectors are not the float model's
+(cosine about 0.965 to them), so an int8 encoder has its own fingerprint, and the index is
+embedded by the very encoder that embeds the questions.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ import os
 import shutil
 import tempfile
 import warnings
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +45,22 @@ def _max_seq_length(model_path: Path) -> int:
     if config.exists():
         return int(json.loads(config.read_text()).get("max_seq_length", 256))
     return 256
+
+
+@contextmanager
+def _building(target: Path) -> Iterator[Path]:
+    """A scratch directory beside ``target`` that replaces it only when complete, so a
+    crash mid-export never leaves a half-written model for the next start to load."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        yield tmp
+        if target.exists():
+            shutil.rmtree(target)
+        tmp.rename(target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def export_onnx(model_name: str, model_path: Path, fingerprint: str, target: Path) -> Path:
@@ -68,9 +87,7 @@ def export_onnx(model_name: str, model_path: Path, fingerprint: str, target: Pat
         ["a short question", "and a longer one about calves"], padding=True, return_tensors="pt"
     )
     names = ["input_ids", "attention_mask", "token_type_ids"]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".onnx-", dir=target.parent))
-    try:
+    with _building(target) as tmp:
         with torch.inference_mode(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer warnings about shapes we keep dynamic
             torch.onnx.export(
@@ -92,13 +109,6 @@ def export_onnx(model_name: str, model_path: Path, fingerprint: str, target: Pat
             "max_seq_length": _max_seq_length(model_path),
         }
         (tmp / META).write_text(json.dumps(meta))
-        if target.exists():
-            shutil.rmtree(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp.rename(target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     log.info("exported %s to %s", model_name, target)
     return target
 
@@ -120,9 +130,7 @@ def quantize_onnx(source: Path, target: Path) -> Path:
     meta = json.loads((source / META).read_text())
     meta["fingerprint"] = f"{meta['fingerprint']}{INT8_SUFFIX}"
     meta["quantization"] = "int8 dynamic, per-tensor weights"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".onnx-int8-", dir=target.parent))
-    try:
+    with _building(target) as tmp:
         root = logging.getLogger()
         hint = _DropRecords("pre-processing")  # quantize_dynamic's advice, on the root logger
         root.addFilter(hint)
@@ -134,12 +142,6 @@ def quantize_onnx(source: Path, target: Path) -> Path:
             root.removeFilter(hint)
         shutil.copy(source / "tokenizer.json", tmp / "tokenizer.json")
         (tmp / META).write_text(json.dumps(meta))
-        if target.exists():
-            shutil.rmtree(target)
-        tmp.rename(target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     log.info("quantised %s to int8 in %s", meta["model_name"], target)
     return target
 
@@ -153,6 +155,9 @@ def prepare_onnx(
     the first start after an install or a model change takes a few seconds more).
     """
     notices: list[str] = []
+    quantised = onnx_dir(models_dir, fingerprint, int8=True)
+    if int8 and (quantised / "model.onnx").exists():
+        return quantised, notices  # the float export is not needed once this exists
     plain = onnx_dir(models_dir, fingerprint)
     if not (plain / "model.onnx").exists():
         notices.append(f"exporting {model_name} to ONNX in {plain}")
@@ -160,16 +165,23 @@ def prepare_onnx(
         export_onnx(model_name, model_path, fingerprint, plain)
     if not int8:
         return plain, notices
-    quantised = onnx_dir(models_dir, fingerprint, int8=True)
-    if not (quantised / "model.onnx").exists():
-        notices.append(f"quantising the ONNX export to int8 in {quantised}")
-        log.info(notices[-1])
-        quantize_onnx(plain, quantised)
+    notices.append(f"quantising the ONNX export to int8 in {quantised}")
+    log.info(notices[-1])
+    quantize_onnx(plain, quantised)
     return quantised, notices
 
 
+def _usable_cores() -> int:
+    """The cores this process may run on (a container's CPU set, not the host's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 class OnnxEncoder:
-    """Embeds texts with onnxruntime; same interface and vectors as ``Encoder``.
+    """Embeds texts with onnxruntime; the same interface as ``Encoder`` (and, for a float
+    export, the same vectors).
 
     A float export embeds a list as padded batches on ``threads`` intra-op threads. An
     int8 export embeds every text on its own: dynamic quantisation picks activation
@@ -191,10 +203,12 @@ class OnnxEncoder:
         self.rowwise = "quantization" in meta
         self._session = self._open(directory, 1 if self.rowwise else threads)
         self._workers = (
-            ThreadPoolExecutor(threads or os.cpu_count() or 1, thread_name_prefix="onnx")
+            ThreadPoolExecutor(threads or _usable_cores(), thread_name_prefix="onnx")
             if self.rowwise
             else None
         )
+        shape = self._session.get_outputs()[0].shape
+        self.dimension = shape[-1] if isinstance(shape[-1], int) else 384
         self._tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_length=int(meta["max_seq_length"]))
         self._tokenizer.enable_padding()
@@ -217,7 +231,7 @@ class OnnxEncoder:
     def encode(self, texts: list[str], *, batch_size: int = 64) -> np.ndarray:
         """``(len(texts), dim)`` float32 unit vectors."""
         if not texts:
-            return np.zeros((0, 384), np.float32)
+            return np.zeros((0, self.dimension), np.float32)
         if self._workers is not None:  # int8: one text per model call, spread over cores
             if len(texts) == 1:
                 return self._encode(texts)

@@ -92,7 +92,7 @@ def test_onnx_encoder_gives_the_same_vectors_as_sentence_transformers(
     from index.onnx_encoder import OnnxEncoder, onnx_dir
 
     # The float export the session's int8 model was quantised from.
-    onnx = OnnxEncoder(onnx_dir(settings.data_dir / "models", encoder.fingerprint))
+    onnx = OnnxEncoder(onnx_dir(settings.resolved_index_dir.parent / "models", encoder.fingerprint))
     assert (onnx.model_name, onnx.fingerprint) == (encoder.model_name, encoder.fingerprint)
     cosine = (onnx.encode(TEXTS) * encoder.encode(TEXTS)).sum(axis=1)
     assert cosine.min() > 0.9999
@@ -118,6 +118,21 @@ def test_int8_encoder_is_its_own_model_and_embeds_each_text_alone(
     alone = np.stack([query_encoder.encode([t])[0] for t in TEXTS])
     together = query_encoder.encode(TEXTS[::-1])[::-1]
     assert np.array_equal(alone, together)
+
+
+def test_a_deployed_int8_model_alone_starts_without_torch(
+    settings: Settings, qa: QAService, tmp_path: Path, encoder: Encoder
+) -> None:
+    from index.onnx_encoder import onnx_dir, prepare_onnx
+
+    models = settings.resolved_index_dir.parent / "models"
+    int8 = onnx_dir(models, encoder.fingerprint, int8=True)
+    shutil.copytree(int8, onnx_dir(tmp_path, encoder.fingerprint, int8=True))
+    # No float export beside it: nothing may be exported again (that would import torch).
+    found, notices = prepare_onnx(
+        encoder.model_name, Path("/nonexistent"), encoder.fingerprint, tmp_path, int8=True
+    )
+    assert notices == [] and found == onnx_dir(tmp_path, encoder.fingerprint, int8=True)
 
 
 def test_micro_batcher_shares_model_calls_between_concurrent_requests(encoder: Encoder) -> None:
