@@ -20,14 +20,13 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import warnings
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+
+from index.files import atomic_directory
 
 log = logging.getLogger(__name__)
 META = "calfcoach-onnx.json"
@@ -45,22 +44,6 @@ def _max_seq_length(model_path: Path) -> int:
     if config.exists():
         return int(json.loads(config.read_text()).get("max_seq_length", 256))
     return 256
-
-
-@contextmanager
-def _building(target: Path) -> Iterator[Path]:
-    """A scratch directory beside ``target`` that replaces it only when complete, so a
-    crash mid-export never leaves a half-written model for the next start to load."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
-        yield tmp
-        if target.exists():
-            shutil.rmtree(target)
-        tmp.rename(target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def export_onnx(model_name: str, model_path: Path, fingerprint: str, target: Path) -> Path:
@@ -87,7 +70,7 @@ def export_onnx(model_name: str, model_path: Path, fingerprint: str, target: Pat
         ["a short question", "and a longer one about calves"], padding=True, return_tensors="pt"
     )
     names = ["input_ids", "attention_mask", "token_type_ids"]
-    with _building(target) as tmp:
+    with atomic_directory(target) as tmp:
         with torch.inference_mode(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer warnings about shapes we keep dynamic
             torch.onnx.export(
@@ -130,7 +113,7 @@ def quantize_onnx(source: Path, target: Path) -> Path:
     meta = json.loads((source / META).read_text())
     meta["fingerprint"] = f"{meta['fingerprint']}{INT8_SUFFIX}"
     meta["quantization"] = "int8 dynamic, per-tensor weights"
-    with _building(target) as tmp:
+    with atomic_directory(target) as tmp:
         root = logging.getLogger()
         hint = _DropRecords("pre-processing")  # quantize_dynamic's advice, on the root logger
         root.addFilter(hint)

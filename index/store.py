@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +23,7 @@ from pydantic import BaseModel
 
 from index.chunking import Chunk, ChunkingParams, chunk_guide
 from index.embedding import TextEncoder
+from index.files import atomic_directory
 from knowledge.facts import data_sha256, load_facts
 from knowledge.guide import Guide, load_guide, normalize
 from knowledge.models import Knowledge
@@ -157,9 +156,7 @@ def build_index(
 
 def save_index(index: GuideIndex, directory: Path) -> None:
     """Write the index atomically: a half-written directory never replaces a good one."""
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".index-", dir=directory.parent))
-    try:
+    with atomic_directory(directory) as tmp:
         faiss.write_index(index.vectors, str(tmp / "vectors.faiss"))
         payload = {
             "chunks": [asdict(c) for c in index.chunks],
@@ -168,12 +165,6 @@ def save_index(index: GuideIndex, directory: Path) -> None:
         }
         (tmp / "chunks.json").write_text(json.dumps(payload, ensure_ascii=False), "utf-8")
         (tmp / "manifest.json").write_text(index.manifest.model_dump_json(indent=2), "utf-8")
-        if directory.exists():
-            shutil.rmtree(directory)
-        tmp.rename(directory)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def read_manifest(directory: Path) -> Manifest | None:

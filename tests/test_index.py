@@ -158,3 +158,16 @@ def test_micro_batcher_shares_model_calls_between_concurrent_requests(encoder: E
     assert calls == [1, 20]  # 21 requests, 2 model calls
     assert np.allclose(vectors[5], encoder.encode(["question 4"])[0], atol=1e-5)
     batcher.close()
+
+
+def test_a_failed_write_leaves_the_previous_directory_whole(tmp_path: Path) -> None:
+    from index.files import atomic_directory
+
+    target = tmp_path / "index"
+    with atomic_directory(target) as scratch:
+        (scratch / "manifest.json").write_text("v1")
+    with pytest.raises(RuntimeError), atomic_directory(target) as scratch:
+        (scratch / "manifest.json").write_text("half of v2")
+        raise RuntimeError("killed mid-write")
+    assert (target / "manifest.json").read_text() == "v1"
+    assert [p.name for p in tmp_path.iterdir()] == ["index"]  # no scratch left behind
