@@ -60,6 +60,12 @@ _PATTERNS: dict[str, list[str]] = {
         r"\bcalf[^.!?]{0,40}\b(?:red|warm|hot) (?:to the touch|and (?:swollen|painful|tender|sore))",
         r"\b(?:warm|hot|red) (?:and )?(?:tender|painful|sore)? ?(?:spot|patch|area)? ?(?:on|in) my calf\b",
     ],
+    "foot_circulation": [
+        # Toes that will not move at all (not "as well as the other foot"), with or
+        # without an injury; colour and cold count only after one (_AFTER_INJURY).
+        rf"\b{_CANT} (?:\w+ ){{0,2}}(?:move|wiggle) (?:my |the |any )?toes\b"
+        r"(?! (?:as|much|very|well|properly|enough|that|so|far|fully|independently|separately|one))",
+    ],
     "numbness_tingling": [
         r"\b(?:numb|numbness|numbed|tingl\w*|pins (?:and|&|n) needles)\b",
         r"\b(?:electric(?:al)?|shooting|zapping|zaps?)\b[^.!?]{0,40}\b(?:leg|foot|feet|calf|toes|heel|sole)\b",
@@ -108,11 +114,6 @@ _AFTER_INJURY: dict[str, list[str]] = {
         r"\b(?:numb|numbness) and (?:cold|pale|blue)\b|\b(?:cold|pale|blue) and numb\b",
     ],
 }
-# Toes that will not move at all (not "as well as the other foot").
-_TOES_WONT_MOVE = re.compile(
-    rf"\b{_CANT} (?:\w+ ){{0,2}}(?:move|wiggle) (?:my |the |any )?toes\b"
-    r"(?! (?:as|much|very|well|properly|enough|that|so|far|fully|independently|separately|one))"
-)
 # A possibly broken bone, unless that sentence tells of an old or treated fracture ("broke
 # my ankle three years ago", "post-fracture rehab"): returning trainees are this bot's
 # users. A stress fracture is a question, not an acute injury.
@@ -213,8 +214,6 @@ def triage(text: str, red_flags: tuple[RedFlag, ...]) -> Triage:
         found |= {
             f for f, patterns in _COMPILED_AFTER_INJURY.items() if _matches(patterns, normalized)
         }
-    if _matches([_TOES_WONT_MOVE], normalized):
-        found.add("foot_circulation")
     if _recent_fracture(normalized):
         found.add("cannot_bear_weight")
     # Breathlessness alone is common after hard training; with a painful or swollen calf
