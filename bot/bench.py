@@ -147,9 +147,8 @@ _COLD_START_PROBE = """
 import sys
 from bot.cli import main
 code = main(["ask", "--json", sys.argv[1]])
-for line in open("/proc/self/status"):
-    if line.startswith("VmHWM:"):
-        print("peak_rss_kb", line.split()[1], file=sys.stderr)
+from bot.bench import peak_rss_mb
+print("peak_rss_mb", peak_rss_mb("self"), file=sys.stderr)
 sys.exit(code)
 """
 
@@ -169,9 +168,9 @@ def cold_start(settings: Settings, question: str) -> dict[str, float]:
     if process.returncode != 0 or b'"answer"' not in process.stdout:
         raise RuntimeError(f"cold-start process failed with exit code {process.returncode}")
     peak = [
-        line.split()[1] for line in process.stderr.decode().splitlines() if "peak_rss_kb" in line
+        line.split()[1] for line in process.stderr.decode().splitlines() if "peak_rss_mb" in line
     ]
-    return {"seconds": elapsed, "peak_rss_mb": int(peak[0]) / 1024 if peak else float("nan")}
+    return {"seconds": elapsed, "peak_rss_mb": float(peak[0]) if peak else float("nan")}
 
 
 async def telegram_end_to_end(
@@ -261,7 +260,7 @@ async def telegram_end_to_end(
             *(closed_user(c, n * 7, closed_loop_per_user) for n, c in enumerate(chats))
         )
         closed_loop = _summary(latencies, time.perf_counter() - start)
-        peak_rss_mb = _peak_rss_mb(bot.pid)
+        bot_peak_rss_mb = peak_rss_mb(bot.pid)
     finally:
         bot.terminate()
         await bot.wait()
@@ -271,12 +270,13 @@ async def telegram_end_to_end(
         "store": "sqlite",
         "open_loop": {"offered_per_second": rate, **open_loop},
         "closed_loop": closed_loop,
-        "bot_peak_rss_mb": peak_rss_mb,
+        "bot_peak_rss_mb": bot_peak_rss_mb,
     }
 
 
-def _peak_rss_mb(pid: int) -> float:
-    """A live process's peak resident memory (VmHWM), from /proc; NaN where there is none."""
+def peak_rss_mb(pid: int | str) -> float:
+    """A live process's peak resident memory (VmHWM), from /proc (``"self"`` for this
+    one); NaN where there is none."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):

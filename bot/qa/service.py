@@ -77,8 +77,8 @@ def load_encoder(settings: Settings) -> tuple[TextEncoder, str | None]:
 
     The ONNX backends use an export of the configured model kept beside the index
     (``models/`` next to ``INDEX_DIR``, so an image can ship it with the index), made on
-    first use (that one time imports torch). Returns the
-    encoder and a notice saying what had to be made, if anything.
+    first use (that one time imports torch). Returns the encoder and a notice saying what
+    had to be made, if anything.
     """
     from index.embedding import Encoder
 
