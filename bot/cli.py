@@ -199,8 +199,8 @@ def cmd_assess(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Measure latency, throughput, cold start, memory and the Telegram path."""
-    from bot.bench import format_bench, run_bench
     from bot.settings import get_settings
+    from tooling.bench import format_bench, run_bench
 
     settings = get_settings()
     out_dir = Path(args.out) if args.out else settings.data_dir / "bench"
@@ -237,8 +237,8 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from bot.evaluation import dump_json, evaluate, format_report, load_eval_set
     from bot.settings import get_settings
+    from tooling.evaluation import dump_json, evaluate, format_report, load_eval_set
 
     dirs = [Path(d) for d in args.dirs] if args.dirs else get_settings().eval_dirs
     sets = [load_eval_set(d) for d in dirs if d.is_dir()]
@@ -249,7 +249,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return _error("no eval folders found")
     service = _load_service()
     if args.ablation:
-        from bot.ablation import run_ablation
+        from tooling.ablation import run_ablation
 
         print(format_report(run_ablation(service, sets)))
         return 0

@@ -6,8 +6,8 @@ import json
 import math
 from pathlib import Path
 
-from bot.bench import format_bench, run_bench
 from bot.settings import Settings
+from tooling.bench import format_bench, run_bench
 
 
 def test_quick_bench_measures_every_figure_and_writes_json(

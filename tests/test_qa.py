@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from bot.evaluation import evaluate, load_eval_set
 from bot.qa.question import InvalidQuestion
 from bot.qa.service import QAService
 from knowledge.guide import load_guide, normalize
 from tests.conftest import OWN_EVAL, SHARED_EVAL
+from tooling.evaluation import evaluate, load_eval_set
 
 # Floors sit a little under what `calfcoach eval` measures (see README); raise them as
 # retrieval improves, never lower them to make a change pass.

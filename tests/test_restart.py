@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from bot.storage.schema import reminders
 from bot.storage.sql import SqlStore
-from bot.telegram.emulator import BotApiEmulator, Call
+from tooling.emulator import BotApiEmulator, Call
 
 USER = 3003
 

@@ -15,7 +15,7 @@ from bot.qa.service import QAService
 from bot.settings import Settings
 from bot.storage.memory import MemoryStore
 from bot.telegram.app import create_application
-from bot.telegram.emulator import BotApiEmulator, Call
+from tooling.emulator import BotApiEmulator, Call
 
 ALICE, BOB = 1001, 1002
 SECRET = "test-secret_123"

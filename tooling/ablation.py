@@ -13,13 +13,13 @@ from dataclasses import replace
 import faiss
 import numpy as np
 
-from bot.evaluation import EvalSet, Metrics, evaluate
 from bot.qa.scope import ScopeThresholds
 from bot.qa.service import QAService
 from index.chunking import Chunk
 from index.retrieval import RetrievalWeights, Retriever
 from index.store import GuideIndex, View
 from knowledge.guide import load_guide
+from tooling.evaluation import EvalSet, Metrics, evaluate
 
 NO_SCOPE = ScopeThresholds(with_domain_terms=-1.0, without_domain_terms=-1.0)
 

@@ -35,9 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from bot.evaluation import load_eval_set
 from bot.qa.service import QAService
 from bot.settings import Settings
+from tooling.evaluation import load_eval_set
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -147,7 +147,7 @@ _COLD_START_PROBE = """
 import sys
 from bot.cli import main
 code = main(["ask", "--json", sys.argv[1]])
-from bot.bench import peak_rss_mb
+from tooling.bench import peak_rss_mb
 print("peak_rss_mb", peak_rss_mb("self"), file=sys.stderr)
 sys.exit(code)
 """
@@ -189,7 +189,7 @@ async def telegram_end_to_end(
     loop*, every user sending its next question the moment the last answer arrives (the
     most the bot can take).
     """
-    from bot.telegram.emulator import BotApiEmulator, Call
+    from tooling.emulator import BotApiEmulator, Call
 
     emulator = BotApiEmulator()
     await emulator.start()
