@@ -32,27 +32,34 @@ def _error(message: str) -> int:
     return EXIT_USAGE
 
 
+def _print_notices(notices: list[str]) -> None:
+    for notice in notices:
+        print(f"calfcoach: {notice}", file=sys.stderr)
+
+
 def _load_service():  # -> QAService, imported lazily
-    from bot.qa.service import QAService
+    from bot.bootstrap import build_qa
     from bot.settings import get_settings
 
-    service, notice = QAService.from_settings(get_settings())
-    if notice:
-        print(f"calfcoach: {notice}", file=sys.stderr)
+    service, notice = build_qa(get_settings())
+    _print_notices([notice] if notice else [])
     return service
 
 
+def _bootstrap(**kwargs):  # -> App, imported lazily
+    from bot.bootstrap import bootstrap
+
+    app = bootstrap(**kwargs)
+    _print_notices(app.notices)
+    return app
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
-    from bot.conversation import Conversations
-    from bot.engine import Engine
-    from bot.settings import get_settings
-    from bot.storage.factory import create_store
     from bot.terminal import run_chat
 
-    settings = get_settings()
     print("Loading the guide...", file=sys.stderr)
-    conversations = Conversations(Engine(_load_service()), create_store(settings))
-    return run_chat(conversations, chart_dir=settings.data_dir / "charts")
+    app = _bootstrap()
+    return run_chat(app.conversations, chart_dir=app.settings.data_dir / "charts")
 
 
 def _read_question(raw: str) -> str | bytes:
@@ -136,13 +143,9 @@ def cmd_telegram(args: argparse.Namespace) -> int:
         return _error(NO_TOKEN)
     if settings.webhook_url and settings.webhook_secret is None:
         return _error("WEBHOOK_SECRET is required with WEBHOOK_URL (1-256 of A-Z a-z 0-9 _ -)")
-    from bot.conversation import Conversations
-    from bot.engine import Engine
-    from bot.storage.factory import create_store
     from bot.telegram.app import run
 
-    qa = _load_service()
-    run(settings, Conversations(Engine(qa), create_store(settings)), qa)
+    run(_bootstrap())
     return 0
 
 
@@ -210,7 +213,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from bot.qa.service import load_encoder
+    from bot.bootstrap import load_encoder
     from bot.settings import get_settings
     from index.store import build_index, read_manifest, save_index
 

@@ -9,15 +9,14 @@ from __future__ import annotations
 import html
 
 from bot.engine.messages import Reply
+from bot.qa.sections import section_line
 
 TELEGRAM_MAX_CHARS = 4096
 
 
 def to_plain(reply: Reply) -> str:
-    text = reply.text
-    if reply.section:
-        text += f"\n\nSection: {reply.section}"
-    return text
+    line = section_line(reply.sections)
+    return f"{reply.text}\n\n{line}" if line else reply.text
 
 
 def split_message(text: str, limit: int = TELEGRAM_MAX_CHARS) -> list[str]:
@@ -48,7 +47,8 @@ def html_parts(reply: Reply, limit: int = TELEGRAM_MAX_CHARS) -> list[str]:
     tag is cut; the italic section line goes with the last part when it fits.
     """
     text = html.escape(reply.text, quote=False)
-    section = f"<i>Section: {html.escape(reply.section, quote=False)}</i>" if reply.section else ""
+    line = section_line(reply.sections)
+    section = f"<i>{html.escape(line, quote=False)}</i>" if line else ""
     parts = split_message(text, limit) if text else []
     if section:
         if parts and len(parts[-1]) + 2 + len(section) <= limit:

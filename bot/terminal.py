@@ -12,6 +12,7 @@ from bot.engine import Incoming
 from bot.rendering import to_plain
 
 QUIT_WORDS = {"/quit", "/exit", "quit", "exit"}
+CHANNEL = "terminal"  # one local user; the terminal cannot push reminders (no address)
 
 
 def run_chat(
@@ -65,7 +66,7 @@ def _chat_loop(
             break
         # Typing a button's label presses it, as a tap would in Telegram.
         payload = buttons.get(text.lower())
-        incoming = Incoming(user_id="terminal", text=text, payload=payload)
+        incoming = Incoming(channel=CHANNEL, user_id="terminal", text=text, payload=payload)
         replies = loop.run_until_complete(conversations.handle(incoming))
         if any(reply.buttons for reply in replies):
             buttons = {}

@@ -10,7 +10,6 @@ lone synchronous caller is even encoded in its own thread, saving the hand-off.
 
 from __future__ import annotations
 
-import asyncio
 import queue
 import threading
 from collections.abc import Callable
@@ -53,9 +52,6 @@ class MicroBatcher:
         finally:
             with self._lock:
                 self._direct -= 1
-
-    async def encode_async(self, text: str) -> np.ndarray:
-        return await asyncio.wrap_future(self.submit(text))
 
     def close(self) -> None:
         if self._thread is not None:

@@ -128,9 +128,6 @@ class Retriever:
             return self.batcher.encode_one(texts[0]).reshape(1, -1)
         return self.encoder.encode(texts)
 
-    async def encode_async(self, question: str) -> np.ndarray:
-        return await self.batcher.encode_async(self.expander.rewrite(question))
-
     def search(self, question: str, k: int = 3, vector: np.ndarray | None = None) -> Retrieval:
         """Rank chunks for ``question``; pass ``vector`` when it was encoded in a batch."""
         if vector is None:

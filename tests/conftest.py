@@ -7,13 +7,16 @@ it happens once, in a temporary DATA_DIR that the CLI subprocess tests reuse.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from bot.bootstrap import App, bootstrap, build_qa
 from bot.qa.service import QAService
 from bot.settings import Settings
+from bot.storage.base import Store
+from bot.storage.memory import MemoryStore
 from index.embedding import Encoder, TextEncoder
 from index.store import GuideIndex
 
@@ -42,7 +45,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 def qa(settings: Settings) -> QAService:
     """The service exactly as the bot builds it: the default encoder (EMBEDDING_BACKEND),
     its ONNX export and the index it embeds, all made here once for the whole session."""
-    service, _ = QAService.from_settings(settings)
+    service, _ = build_qa(settings)
     return service
 
 
@@ -67,3 +70,13 @@ def cli_env(index_dir: Path) -> Iterator[dict[str, str]]:
     env = dict(os.environ)
     env.update(INDEX_DIR=str(index_dir), DATA_DIR=str(index_dir.parent), LOG_LEVEL="WARNING")
     yield env
+
+
+@pytest.fixture
+def make_app(settings: Settings, qa: QAService) -> Callable[..., App]:
+    """The application as the bot composes it, over the session's QA and a given store."""
+
+    def make(store: Store | None = None, **kwargs: object) -> App:
+        return bootstrap(settings, store=store or MemoryStore(), qa=qa, **kwargs)  # type: ignore[arg-type]
+
+    return make

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import io
 
-from bot.conversation import Conversations
 from bot.engine import ConversationState, Engine, Incoming
 from bot.qa.service import QAService
 from bot.rendering import html_parts, split_message, to_plain
-from bot.storage.memory import MemoryStore
 from bot.terminal import run_chat
 
 
@@ -16,36 +14,41 @@ def test_engine_answers_questions_with_their_section(qa: QAService) -> None:
     engine = Engine(qa)
     state = ConversationState.new("u1")
     step = engine.handle(
-        state, Incoming(user_id="u1", text="what is the gold standard for achilles rehab")
+        state,
+        Incoming(channel="test", user_id="u1", text="what is the gold standard for achilles rehab"),
     )
     (reply,) = step.replies
     assert "eccentric" in reply.text.lower()
-    assert reply.section and "Programming" in reply.section
-    assert step.state.last_question == "what is the gold standard for achilles rehab"
-    assert step.state.turns == 1 and state.turns == 0  # the input state is not mutated
+    assert reply.sections and "Programming" in reply.sections[0]
+    started = engine.handle(state, Incoming("test", "u1", "/assess"))
+    assert started.state.assessment is not None
+    assert state.assessment is None  # the input state is not mutated
 
 
 def test_engine_commands_small_talk_and_bad_input(qa: QAService) -> None:
     engine = Engine(qa)
     state = ConversationState.new("u1")
-    assert "Just type a question" in engine.handle(state, Incoming("u1", "/start")).replies[0].text
-    assert "Commands" in engine.handle(state, Incoming("u1", "/help")).replies[0].text
-    assert "/help" in engine.handle(state, Incoming("u1", "/nope")).replies[0].text
-    assert "welcome" in engine.handle(state, Incoming("u1", "thanks!")).replies[0].text
-    bad = engine.handle(state, Incoming("u1", "x" * 2000)).replies[0].text
+    assert (
+        "Just type a question"
+        in engine.handle(state, Incoming("test", "u1", "/start")).replies[0].text
+    )
+    assert "Commands" in engine.handle(state, Incoming("test", "u1", "/help")).replies[0].text
+    assert "/help" in engine.handle(state, Incoming("test", "u1", "/nope")).replies[0].text
+    assert "welcome" in engine.handle(state, Incoming("test", "u1", "thanks!")).replies[0].text
+    bad = engine.handle(state, Incoming("test", "u1", "x" * 2000)).replies[0].text
     assert "under 1000 characters" in bad
 
 
-def test_terminal_chat_session(qa: QAService) -> None:
+def test_terminal_chat_session(make_app) -> None:
     stdin = io.StringIO(
         "hi\nwhy do most people have weak soleus muscles?\nwhat's the capital of France?\n"
         "my foot went numb\n/quit\nnever read\n"
     )
     stdout = io.StringIO()
-    assert run_chat(Conversations(Engine(qa), MemoryStore()), stdin=stdin, stdout=stdout) == 0
+    assert run_chat(make_app().conversations, stdin=stdin, stdout=stdout) == 0
     out = stdout.getvalue()
     assert "Hi! I'm CalfCoach" in out
-    assert "Section:" in out and "standing calf raise" in out.lower()
+    assert "Section" in out and "standing calf raise" in out.lower()
     assert "I only know the calf and ankle guide" in out
     assert "clinician" in out or "doctor" in out
     assert "never read" not in out and out.rstrip().endswith("Bye - train those calves!")
@@ -54,16 +57,16 @@ def test_terminal_chat_session(qa: QAService) -> None:
 def test_html_rendering_escapes_user_text_and_splits_long_messages() -> None:
     from bot.engine import Reply
 
-    (html,) = html_parts(Reply(text="<b>5 < 6</b> & more", section="Soleus > Training"))
+    (html,) = html_parts(Reply(text="<b>5 < 6</b> & more", sections=("Soleus > Training",)))
     assert html.startswith("&lt;b&gt;5 &lt; 6&lt;/b&gt; &amp; more")
     assert html.endswith("<i>Section: Soleus &gt; Training</i>")
-    assert to_plain(Reply(text="a", section="S")) == "a\n\nSection: S"
+    assert to_plain(Reply(text="a", sections=("S",))) == "a\n\nSection: S"
     parts = split_message(("word " * 300 + "\n\n") * 5, limit=4096)
     assert len(parts) == 3 and all(len(p) <= 4096 for p in parts)  # 2 + 2 + 1 paragraphs
     assert " ".join(parts).split() == (("word " * 300) * 5).split()
 
 
-def test_terminal_self_test_with_typed_buttons(qa: QAService) -> None:
+def test_terminal_self_test_with_typed_buttons(make_app) -> None:
     script = "\n".join(
         [
             "hi",
@@ -82,9 +85,7 @@ def test_terminal_self_test_with_typed_buttons(qa: QAService) -> None:
         ]
     )
     stdout = io.StringIO()
-    run_chat(
-        Conversations(Engine(qa), MemoryStore()), stdin=io.StringIO(script + "\n"), stdout=stdout
-    )
+    run_chat(make_app().conversations, stdin=io.StringIO(script + "\n"), stdout=stdout)
     out = stdout.getvalue()
     assert "Step 1 of 9" in out and "Step 9 of 9" in out
     assert "[Start the self-test]" in out

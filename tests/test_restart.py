@@ -68,8 +68,9 @@ async def test_sigkill_mid_assessment_resumes_and_reminders_survive(
         await store.write(
             lambda conn: conn.execute(
                 reminders.insert().values(
+                    channel="telegram",
                     user_id=str(USER),
-                    chat_id=USER,
+                    address=str(USER),
                     due_at=datetime.now(UTC) - timedelta(minutes=1),
                     text="Time to re-test your calves!",
                 )

@@ -13,9 +13,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.conversation import DELETE_PAYLOAD, Conversations
-from bot.engine import Engine, Incoming
-from bot.qa.service import QAService
+from bot.conversation import Conversations
+from bot.engine import Incoming
+from bot.payloads import DataChoice, encode
 from bot.storage.schema import USER_TABLES
 from bot.storage.sql import SqlStore
 
@@ -59,15 +59,16 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
 
 
 @pytest.fixture
-async def replicas(db_url: str, qa: QAService) -> AsyncIterator[list[Conversations]]:
+async def replicas(db_url: str, make_app) -> AsyncIterator[list[Conversations]]:
     """Two independent 'processes' (engine + store) on the same database."""
     stores = [SqlStore(db_url), SqlStore(db_url)]
     await asyncio.gather(*(s.migrate() for s in stores))  # replicas start together
-    yield [Conversations(Engine(qa, charts=False), s) for s in stores]
+    yield [make_app(s, charts=False).conversations for s in stores]
     for store in stores:
         await store.close()
 
 
+DELETE_PAYLOAD = encode(DataChoice(delete=True))
 UPDATE_IDS = itertools.count(1000)  # Telegram's update ids are unique across users
 
 
@@ -77,19 +78,24 @@ class User:
 
     def incoming(self, text: str = "", payload: str | None = None) -> Incoming:
         return Incoming(
-            self.user_id, text, payload, update_id=next(UPDATE_IDS), chat_id=int(self.user_id)
+            "telegram",
+            self.user_id,
+            text,
+            payload,
+            update_id=next(UPDATE_IDS),
+            address=self.user_id,
         )
 
 
 async def test_state_survives_a_restart(
-    replicas: list[Conversations], db_url: str, qa: QAService
+    replicas: list[Conversations], db_url: str, make_app
 ) -> None:
     user, (first, _) = User(), replicas
     for text in ["/assess", "no", "20"]:
         await first.handle(user.incoming(text))
     restarted = SqlStore(db_url)
     await restarted.migrate()
-    again = Conversations(Engine(qa, charts=False), restarted)
+    again = make_app(restarted, charts=False).conversations
     replies = await again.handle(user.incoming("/assess"))
     assert "where you left off" in replies[0].text and replies[-1].text.startswith("Step 3 of 9")
     await restarted.close()
@@ -153,7 +159,7 @@ async def test_reminders_are_stored_survive_restart_and_are_sent_once(
         restarted.claim_due_reminders(later, "w1"), b.store.claim_due_reminders(later, "w2")
     )
     claimed = [r for batch in claims for r in batch]
-    assert len(claimed) == 1 and claimed[0].chat_id == 42 and "re-test" in claimed[0].text
+    assert len(claimed) == 1 and claimed[0].address == "42" and "re-test" in claimed[0].text
     await restarted.release(claimed[0].id)  # sending failed: it comes back
     retry = await b.store.claim_due_reminders(later, "w2")
     assert [r.id for r in retry] == [claimed[0].id]

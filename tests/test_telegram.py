@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
+from pydantic import SecretStr
 
-from bot.conversation import Conversations
-from bot.engine import Engine
+from bot.bootstrap import bootstrap
 from bot.qa.service import QAService
 from bot.settings import Settings
 from bot.storage.memory import MemoryStore
@@ -28,13 +28,19 @@ def _free_port() -> int:
 
 
 @pytest.fixture(params=["polling", "webhook"])
-async def bot(request: pytest.FixtureRequest, qa: QAService) -> AsyncIterator[BotApiEmulator]:
+async def bot(
+    request: pytest.FixtureRequest, settings: Settings, qa: QAService
+) -> AsyncIterator[BotApiEmulator]:
     emulator = BotApiEmulator()
     await emulator.start()
-    settings = Settings(telegram_bot_token=emulator.token, telegram_api_url=emulator.url)
-    application = create_application(
-        settings, Conversations(Engine(qa), MemoryStore()), qa, max_rate=1000
+    bot_settings = settings.model_copy(
+        update={
+            "telegram_bot_token": SecretStr(emulator.token),
+            "telegram_api_url": emulator.url,
+        }
     )
+    app = bootstrap(bot_settings, store=MemoryStore(), qa=qa)
+    application = create_application(app, max_rate=1000)
     await application.initialize()
     await application.post_init(application)  # type: ignore[misc]
     await application.start()
@@ -84,7 +90,7 @@ async def press(bot: BotApiEmulator, user: int, call: Call, data: str, *expect: 
 
 async def test_question_gets_answer_section_and_buttons(bot: BotApiEmulator) -> None:
     mark = len(bot.calls)
-    reply = await say(bot, ALICE, "how do I fix a weak soleus", "<i>Section:")
+    reply = await say(bot, ALICE, "how do I fix a weak soleus", "<i>Section")
     assert "seated calf raise" in reply.text.lower()
     buttons = reply.buttons()
     assert any(b.get("switch_inline_query") for b in buttons)  # Share
@@ -93,7 +99,7 @@ async def test_question_gets_answer_section_and_buttons(bot: BotApiEmulator) -> 
     assert all(len(d.encode()) <= 64 for d in reply.callback_data())
     assert any(c.method == "sendChatAction" for c in bot.calls[mark:])
     related = next(d for d in reply.callback_data() if d.startswith("rq:"))
-    follow_up = await press(bot, ALICE, reply, related, "<i>Section:")
+    follow_up = await press(bot, ALICE, reply, related, "<i>Section")
     assert follow_up.chat_id == ALICE
 
 
@@ -161,7 +167,7 @@ async def test_mistyped_number_question_mid_test_and_cancel(bot: BotApiEmulator)
     assert "whole number" in reask.text
     mark = len(bot.calls)
     bot.message(ALICE, "what does the soleus do?")
-    await bot.wait_for(sent_to(ALICE, "<i>Section:"), after=mark)
+    await bot.wait_for(sent_to(ALICE, "<i>Section"), after=mark)
     await bot.wait_for(sent_to(ALICE, "Step 2 of 9"), after=mark)
     await say(bot, ALICE, "20", "Step 3 of 9")
     await say(bot, ALICE, "/cancel", "Self-test cancelled")
@@ -211,7 +217,7 @@ async def test_two_users_interleaved_keep_their_own_state(bot: BotApiEmulator) -
 async def test_failing_auxiliary_calls_do_not_lose_the_reply(bot: BotApiEmulator) -> None:
     bot.failures["sendChatAction"] = (500, "Internal Server Error")
     bot.failures["sendPhoto"] = (400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
-    reply = await say(bot, ALICE, "what is plantar flexion", "<i>Section:")
+    reply = await say(bot, ALICE, "what is plantar flexion", "<i>Section")
     assert reply.text
     await say(bot, ALICE, "/assess", "Step 1 of 9")
     for answer, nxt in [
@@ -235,7 +241,7 @@ async def test_groups_answer_only_when_mentioned(bot: BotApiEmulator) -> None:
     bot.message(
         ALICE, f"@{bot.username} why are my calves weak?", chat_id=group, chat_type="supergroup"
     )
-    reply = await bot.wait_for(sent_to(group, "Section:"), after=mark)
+    reply = await bot.wait_for(sent_to(group, "Section"), after=mark)
     assert reply.chat_id == group
     assert len([c for c in bot.sent(group, after=mark, method="sendMessage")]) == 1
 

@@ -3,9 +3,10 @@
 Prints one table and writes the figures as JSON (``var/bench/``) for comparison across
 commits. Nothing here is asserted: targets live in the README, not in tests.
 
-1. single question, in-process: validate -> triage -> encode -> hybrid search -> compose
-   (answer cache off, every question distinct);
-2. 64 questions in flight (``answer_async``: encodes share micro-batches);
+1. single question, in-process, through the conversation service exactly as a channel
+   calls it (store session -> engine in a worker thread -> validate -> triage -> encode ->
+   hybrid search -> compose), answer cache off, every question distinct;
+2. 64 users' questions in flight on the same path (encodes share micro-batches);
 3. the naive baseline in the same run: ``SentenceTransformer.encode`` of each question one
    at a time plus a FAISS search over the passages, alone and with 64 threads in flight;
 4. cold start: a fresh process (``calfcoach ask``) to its first answer, index on disk;
@@ -35,8 +36,12 @@ from typing import Any
 
 import numpy as np
 
+from bot.bootstrap import App, bootstrap, build_qa
+from bot.conversation import use_engine_workers
+from bot.engine.messages import Incoming
 from bot.qa.service import QAService
 from bot.settings import Settings
+from bot.storage.memory import MemoryStore
 from tooling.evaluation import load_eval_set
 
 
@@ -94,8 +99,35 @@ async def _in_flight(
     return latencies, time.perf_counter() - start
 
 
-def _uncached(qa: QAService) -> QAService:
-    return QAService(qa.retriever, qa.knowledge, max_chars=qa.max_chars, thresholds=qa.thresholds)
+def _cached(qa: QAService, size: int = 2048) -> QAService:
+    return QAService(
+        qa.retriever,
+        qa.knowledge,
+        max_chars=qa.max_chars,
+        thresholds=qa.thresholds,
+        cache_size=size,
+    )
+
+
+class _Users:
+    """Questions asked through ``Conversations.handle`` as a channel asks them, each
+    from a new user so no conversation state or cache carries over."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.count = 0
+        self.loop = asyncio.new_event_loop()
+        use_engine_workers(self.loop)
+
+    def incoming(self, question: str) -> Incoming:
+        self.count += 1
+        return Incoming(channel="bench", user_id=f"u{self.count}", text=question)
+
+    def ask(self, question: str) -> Any:
+        return self.loop.run_until_complete(self.app.conversations.handle(self.incoming(question)))
+
+    async def ask_async(self, question: str) -> Any:
+        return await self.app.conversations.handle(self.incoming(question))
 
 
 def naive_baseline(qa: QAService, questions: list[str], concurrency: int) -> dict[str, Any]:
@@ -289,19 +321,20 @@ def peak_rss_mb(pid: int | str) -> float:
 def run_bench(settings: Settings, out_dir: Path, *, quick: bool = False) -> dict[str, Any]:
     """Run every measurement and return the figures (also written as JSON)."""
     load_start = time.perf_counter()
-    qa, _ = QAService.from_settings(settings)
+    qa, _ = build_qa(settings.model_copy(update={"answer_cache_size": 0}))
     load_seconds = time.perf_counter() - load_start
     questions = _questions(settings)
     if quick:
         questions = questions[:40]
-    ours = _uncached(qa)
-    single = _summary(_single(ours.answer, questions))
+    users = _Users(bootstrap(settings, store=MemoryStore(), qa=qa, charts=False))
+    single = _summary(_single(users.ask, questions))
     many = (questions * (640 // len(questions) + 1))[:640]
-    batches_before = ours.retriever.batcher.batches
-    latencies, elapsed = asyncio.run(_in_flight(ours.answer_async, many, 64))
+    batches_before = qa.retriever.batcher.batches
+    latencies, elapsed = users.loop.run_until_complete(_in_flight(users.ask_async, many, 64))
+    users.loop.close()
     in_flight = _summary(latencies, elapsed)
-    in_flight["mean_batch"] = len(many) / max(1, ours.retriever.batcher.batches - batches_before)
-    cached = _summary(_single(qa.answer, questions[:20] * 5, warmup=20))
+    in_flight["mean_batch"] = len(many) / max(1, qa.retriever.batcher.batches - batches_before)
+    cached = _summary(_single(_cached(qa).answer, questions[:20] * 5, warmup=20))
     cold = cold_start(settings, "why are my calves weak?")
     e2e = asyncio.run(
         telegram_end_to_end(

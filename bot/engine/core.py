@@ -3,51 +3,43 @@
 ``Engine.handle(state, incoming)`` is a pure step: it never mutates ``state`` and knows
 no transport or storage. Mid-test, anything that is not an answer is treated like a
 Rasa form interruption: a question is answered from the guide and the step asked again;
-a red flag ends the test with a referral.
+a red flag ends the test with a referral. Commands come from the one command table
+(:mod:`bot.commands`); button payloads are parsed strictly (:mod:`bot.payloads`); every
+phrase comes from ``knowledge/data/phrases.yaml``.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from bot.assessment import AssessmentInput, AssessmentResult, assess
 from bot.assessment.report import findings_text, program_text
-from bot.engine.form import HISTORY_IDS, PREFIX, FormStep, Invalid, build_steps, next_step
+from bot.commands import CommandTable, ParsedCommand
+from bot.engine.form import HISTORY_IDS, FormStep, Invalid, build_steps, next_step
 from bot.engine.messages import Button, Incoming, Reply
 from bot.engine.state import ConversationState, FormState
+from bot.payloads import (
+    BadPayload,
+    DataChoice,
+    Faq,
+    FormAnswer,
+    Related,
+    Remind,
+    StartTest,
+    encode,
+    parse_payload,
+)
 from bot.qa.models import Answer
 from bot.qa.question import InvalidQuestion
 from bot.qa.service import QAService
 from bot.safety import Triage, triage
+from knowledge.texts import Phrases, load_phrases
 
 log = logging.getLogger(__name__)
-
-HELP_TEXT = (
-    "I answer questions about calves and ankles from one expert guide on plantar flexion: "
-    "the calf muscles, their imbalances, self-tests, exercises and programming.\n\n"
-    "Just type a question, for example:\n"
-    "• Why are my calves weak?\n"
-    "• How do I know if one calf is weaker?\n"
-    "• What rep range is best for the soleus?\n\n"
-    "Commands:\n"
-    "/assess - a guided self-test (about 10 minutes): imbalances and a weekly program\n"
-    "/faq - the questions coaches ask most\n"
-    "/program - your last program\n"
-    "/help - this message"
-)
-TEST_HELP = (
-    "You're in the self-test. Answer the question, or use:\n"
-    "/back - change the previous answer\n"
-    "/restart - start the test again\n"
-    "/cancel - stop the test (your answers are dropped)\n"
-    "You can also ask a question at any time; I'll answer it and come back to the test."
-)
-GREETING = "Hi! I'm CalfCoach. " + HELP_TEXT
-STOPPED = Reply("I've stopped the self-test: please get checked first.")
-START_TEST_BUTTON = Button("Start the self-test", payload=f"{PREFIX}start")
 
 _SMALL_TALK = {
     "greeting": re.compile(r"^(?:hi|hello|hey|hiya|yo|good (?:morning|afternoon|evening))\W*$"),
@@ -57,6 +49,9 @@ _QUESTION = re.compile(
     r"\?\s*$|^(?:what|why|how|when|where|which|who|is|are|can|could|do|does|did|should|"
     r"would|will|tell|explain)\b"
 )
+# Commands the engine answers from the conversation state alone; the conversation
+# service binds the ones that need the store. Together they must match the table.
+ENGINE_COMMANDS = ("start", "help", "assess", "restart", "cancel", "back", "faq", "program")
 
 
 @dataclass(frozen=True)
@@ -67,23 +62,35 @@ class Step:
     state: ConversationState
 
 
-def answer_reply(answer: Answer) -> Reply:
+def start_test_button(phrases: Phrases) -> Button:
+    return Button(phrases.start_test_button, payload=encode(StartTest()))
+
+
+def answer_reply(answer: Answer, phrases: Phrases, *, in_chat: bool = True) -> Reply:
     """A QA answer as a reply, with related questions, the self-test and a share button.
 
-    Red flags get no buttons: the only next step offered is seeing a clinician.
+    Red flags get no buttons: the only next step offered is seeing a clinician. A decline
+    in a chat (not inside the self-test) also points to the self-test.
     """
     if answer.kind == "red_flag":
         return Reply(text=answer.body, kind=answer.kind)
+    text = answer.body
+    if answer.kind == "out_of_scope" and in_chat:
+        text = f"{text}\n{phrases.out_of_scope_chat_suffix}"
     rows: list[tuple[Button, ...]] = [
         (Button(label[:60], payload=payload),) for label, payload in answer.related
     ]
-    actions = [START_TEST_BUTTON]
+    actions = [start_test_button(phrases)] if in_chat else []
     if answer.kind != "out_of_scope":
-        share = answer.question if answer.faq_id is None else f"faq:{answer.faq_id}"
-        actions.append(Button("Share", share_query=share[:256]))
-    rows.append(tuple(actions))
+        share = answer.question if answer.faq_id is None else encode(Faq(answer.faq_id))
+        actions.append(Button(phrases.share_button, share_query=share[:256]))
+    if actions:
+        rows.append(tuple(actions))
     return Reply(
-        text=answer.body, section=answer.section_label(), kind=answer.kind, buttons=tuple(rows)
+        text=text,
+        sections=tuple(s.section for s in answer.sources),
+        kind=answer.kind,
+        buttons=tuple(rows),
     )
 
 
@@ -108,113 +115,156 @@ def _values(answers: dict[str, Any]) -> AssessmentInput:
     )
 
 
+CommandHandler = Callable[[ConversationState, str], list[Reply]]
+
+
 class Engine:
     """Stateless itself: every call takes the state and returns the next one."""
 
-    def __init__(self, qa: QAService, *, charts: bool = True) -> None:
+    def __init__(
+        self,
+        qa: QAService,
+        *,
+        charts: bool = True,
+        commands: CommandTable | None = None,
+        phrases: Phrases | None = None,
+    ) -> None:
         self.qa = qa
         self.charts = charts
+        self.commands = commands or CommandTable()
+        self.phrases = phrases or load_phrases()
         self.steps: tuple[FormStep, ...] = build_steps()
+        self.command_handlers: dict[str, CommandHandler] = {
+            name: getattr(self, f"_cmd_{name}") for name in ENGINE_COMMANDS
+        }
 
     # -- entry point -------------------------------------------------------------------
 
     def handle(self, state: ConversationState, incoming: Incoming) -> Step:
-        state = state.model_copy(update={"turns": state.turns + 1}, deep=True)
-        if incoming.payload:
+        state = state.model_copy(deep=True)
+        if incoming.payload is not None:
             return self._payload(state, incoming.payload)
         text = incoming.text.strip()
-        if text.startswith("/"):
-            return self._command(state, text)
+        command = self.commands.parse(text)
+        if command is not None:
+            return self.run_command(state, command)
         if state.assessment is not None:
             return self._form_answer(state, text)
         lowered = text.lower()
         if _SMALL_TALK["greeting"].match(lowered):
-            return Step([Reply(GREETING, buttons=((START_TEST_BUTTON,),))], state)
+            return Step([self._greeting()], state)
         if _SMALL_TALK["thanks"].match(lowered):
-            return Step(
-                [Reply("You're welcome! Ask me anything else about calves or ankles.")], state
-            )
+            return Step([Reply(self.phrases.small_talk_thanks)], state)
         return self._question(state, text)
 
-    # -- commands and buttons ------------------------------------------------------------
+    def prompt(self, state: ConversationState) -> Reply:
+        """The open self-test step, asked again (without its how-to)."""
+        return self._prompt(state, show_how_to=False)
 
-    def _command(self, state: ConversationState, text: str) -> Step:
-        command, _, argument = text.partition(" ")
-        command = command.split("@", 1)[0].lower()
+    # -- commands ----------------------------------------------------------------------
+
+    def run_command(self, state: ConversationState, command: ParsedCommand) -> Step:
+        """Run an engine command; an unknown one is answered with the known ones. Mid-test,
+        a command of kind ``reask`` is followed by the open step, asked again."""
+        handler = self.command_handlers.get(command.name) if command.spec else None
+        if handler is None:
+            replies = [
+                Reply(
+                    self.phrases.unknown_command.format(command=command.name)
+                    + "\n"
+                    + self.commands.known_commands_text()
+                )
+            ]
+        else:
+            replies = handler(state, command.argument)
+        if state.assessment is not None and not (replies and replies[-1].kind == "prompt"):
+            replies = [*replies, self.prompt(state)]
+        return Step(replies, state)
+
+    def _greeting(self) -> Reply:
+        text = f"{self.phrases.greeting} {self.commands.help_text(self.phrases, in_test=False)}"
+        return Reply(text, buttons=((start_test_button(self.phrases),),))
+
+    def _cmd_start(self, state: ConversationState, argument: str) -> list[Reply]:
+        if argument == "assess":
+            return self._cmd_assess(state, "")
+        if argument.startswith("faq_"):
+            return self._faq(state, argument.removeprefix("faq_"))
+        if state.assessment is not None:
+            return [Reply(self.phrases.welcome_back_in_test)]
+        return [self._greeting()]
+
+    def _cmd_help(self, state: ConversationState, argument: str) -> list[Reply]:
         in_test = state.assessment is not None
-        if command == "/start":
-            if argument.strip() == "assess":
-                return self._start_test(state)
-            if argument.strip().startswith("faq_"):
-                return self._faq(state, argument.strip().removeprefix("faq_"))
-            if in_test:
-                return self._with_prompt(
-                    state, [Reply("Welcome back! Your self-test is still open.")]
-                )
-            return Step([Reply(GREETING, buttons=((START_TEST_BUTTON,),))], state)
-        if command == "/help":
-            if in_test:
-                return self._with_prompt(state, [Reply(TEST_HELP)])
-            return Step([Reply(HELP_TEXT)], state)
-        if command == "/assess":
-            if in_test:
-                return self._with_prompt(state, [Reply("Picking up where you left off.")])
-            return self._start_test(state)
-        if command == "/restart":
-            return self._start_test(state, restarted=True)
-        if command == "/cancel":
-            if not in_test:
-                return Step(
-                    [Reply("There's no self-test running. Type /assess to start one.")], state
-                )
-            state.assessment = None
-            return Step(
-                [
-                    Reply(
-                        "Self-test cancelled; your answers were dropped. "
-                        "Type /assess to start again."
-                    )
-                ],
-                state,
-            )
-        if command == "/back":
-            return self._back(state)
-        if command == "/faq":
-            rows = tuple(
-                (Button(entry.question[:60], payload=f"faq:{entry.id}"),)
-                for entry in self.qa.knowledge.faq
-            )
-            return Step([Reply("Questions coaches ask most. Tap one:", buttons=rows)], state)
-        if command == "/program":
-            return Step([self._program_reply(state)], state)
-        reply = Reply(f"I don't know the command {command}. Type /help to see what I can do.")
-        return self._with_prompt(state, [reply]) if in_test else Step([reply], state)
+        return [Reply(self.commands.help_text(self.phrases, in_test=in_test))]
 
-    def _payload(self, state: ConversationState, payload: str) -> Step:
-        if payload.startswith("faq:"):
-            return self._faq(state, payload.removeprefix("faq:"))
-        if payload.startswith("rq:"):
-            question = self.qa.related_question(payload)
-            if question is None:
-                return Step([Reply("That button has expired; just type your question.")], state)
-            if state.assessment is not None:
-                return self._interruption(state, question)
-            return self._question(state, question)
-        if payload == f"{PREFIX}start":
-            if state.assessment is not None:
-                return self._with_prompt(state, [Reply("Picking up where you left off.")])
-            return self._start_test(state)
-        if not payload.startswith(PREFIX) or state.assessment is None:
-            return Step(
-                [Reply("That button has expired. Type /assess to start the self-test.")], state
-            )
-        name, _, value = payload[len(PREFIX) :].partition(":")
-        step = next_step(self.steps, state.assessment.answers)
-        if step is None or not step.name.startswith(name):
-            return self._with_prompt(state, [Reply("That button belongs to another step.")])
-        if name == "hist":
-            return self._history_button(state, value)
-        return self._form_answer(state, value)
+    def _cmd_assess(self, state: ConversationState, argument: str) -> list[Reply]:
+        if state.assessment is not None:
+            return [Reply(self.phrases.resume_test)]
+        return self._start_test(state).replies
+
+    def _cmd_restart(self, state: ConversationState, argument: str) -> list[Reply]:
+        return self._start_test(state, restarted=True).replies
+
+    def _cmd_cancel(self, state: ConversationState, argument: str) -> list[Reply]:
+        if state.assessment is None:
+            return [Reply(self.phrases.no_test_running)]
+        state.assessment = None
+        return [Reply(self.phrases.test_cancelled)]
+
+    def _cmd_back(self, state: ConversationState, argument: str) -> list[Reply]:
+        return self._back(state).replies
+
+    def _cmd_faq(self, state: ConversationState, argument: str) -> list[Reply]:
+        rows = tuple(
+            (Button(entry.question[:60], payload=encode(Faq(entry.id))),)
+            for entry in self.qa.knowledge.faq
+        )
+        return [Reply(self.phrases.faq_heading, buttons=rows)]
+
+    def _cmd_program(self, state: ConversationState, argument: str) -> list[Reply]:
+        return [self._program_reply(state)]
+
+    # -- buttons -------------------------------------------------------------------------
+
+    def _payload(self, state: ConversationState, raw: str) -> Step:
+        in_test = state.assessment is not None
+        try:
+            payload = parse_payload(raw)
+        except BadPayload:
+            log.info("unreadable button payload")
+            reply = Reply(self.phrases.button_invalid)
+            return self._with_prompt(state, [reply]) if in_test else Step([reply], state)
+        match payload:
+            case Faq(faq_id):
+                replies = self._faq(state, faq_id)
+                return self._with_prompt(state, replies) if in_test else Step(replies, state)
+            case Related():
+                question = self.qa.related_question(payload)
+                if question is None:
+                    reply = Reply(self.phrases.button_expired)
+                    return self._with_prompt(state, [reply]) if in_test else Step([reply], state)
+                if in_test:
+                    return self._interruption(state, question)
+                return self._question(state, question)
+            case StartTest():
+                return (
+                    Step(self._cmd_assess(state, ""), state)
+                    if not in_test
+                    else (self._with_prompt(state, [Reply(self.phrases.resume_test)]))
+                )
+            case FormAnswer(name, value) if in_test:
+                assert state.assessment is not None
+                step = next_step(self.steps, state.assessment.answers)
+                if step is None or not step.name.startswith(name):
+                    return self._with_prompt(state, [Reply(self.phrases.button_other_step)])
+                if name == "hist":
+                    return self._history_button(state, value)
+                return self._form_answer(state, value)
+            case Remind() | DataChoice():
+                # Handled by the conversation service, which owns the store.
+                raise ValueError(f"{type(payload).__name__} reached the engine")
+        return Step([Reply(self.phrases.button_expired_test)], state)
 
     def _history_button(self, state: ConversationState, value: str) -> Step:
         form = state.assessment
@@ -243,13 +293,9 @@ class Engine:
 
     def _start_test(self, state: ConversationState, restarted: bool = False) -> Step:
         state.assessment = FormState()
-        intro = (
-            "Starting over."
-            if restarted
-            else "Let's test your calves. You'll do a few single-leg tests and tell me your "
-            "numbers; I'll tell you what they show and build you a weekly program from the guide."
-        )
-        return self._with_prompt(state, [Reply(intro + "\n\n" + TEST_HELP)], show_how_to=True)
+        intro = self.phrases.test_restarted if restarted else self.phrases.test_intro
+        test_help = self.commands.help_text(self.phrases, in_test=True)
+        return self._with_prompt(state, [Reply(f"{intro}\n\n{test_help}")], show_how_to=True)
 
     def _prompt(self, state: ConversationState, show_how_to: bool = True) -> Reply:
         assert state.assessment is not None
@@ -270,13 +316,13 @@ class Engine:
     def _back(self, state: ConversationState) -> Step:
         form = state.assessment
         if form is None:
-            return Step([Reply("There's no self-test running. Type /assess to start one.")], state)
+            return Step([Reply(self.phrases.no_test_running)], state)
         if not form.order:
-            return self._with_prompt(state, [Reply("This is the first question already.")])
+            return self._with_prompt(state, [Reply(self.phrases.first_question_already)])
         for slot in form.order.pop():
             form.answers.pop(slot, None)
         form.history_draft = []
-        return self._with_prompt(state, [Reply("OK, let's redo that one.")])
+        return self._with_prompt(state, [Reply(self.phrases.redo_answer)])
 
     def _form_answer(self, state: ConversationState, text: str) -> Step:
         form = state.assessment
@@ -287,7 +333,7 @@ class Engine:
             return Step(
                 [
                     Reply(flags.referral_text(), kind="red_flag"),
-                    STOPPED,
+                    Reply(self.phrases.test_stopped),
                 ],
                 state,
             )
@@ -322,10 +368,7 @@ class Engine:
             flags = Triage.of(tuple(values["red_flags"]), self.qa.knowledge.red_flags)
             state.last_result = AssessmentResult(findings=(), referral=True, program=None)
             state.last_input = None
-            stopped = (
-                "I've stopped the self-test: with this, a clinician should see you before "
-                "any calf testing or training."
-            )
+            stopped = self.phrases.test_stopped_checklist
             reply = Reply(f"{flags.referral_text()}\n\n{stopped}", kind="red_flag")
             return Step([reply], state)
         if next_step(self.steps, form.answers) is not None:
@@ -349,11 +392,14 @@ class Engine:
             replies.append(Reply(program_text(result.program), kind="program"))
             replies.append(
                 Reply(
-                    f"Shall I remind you to re-test in {weeks} weeks?",
+                    self.phrases.reminder_offer.format(weeks=weeks),
                     buttons=(
                         (
-                            Button(f"Remind me in {weeks} weeks", payload=f"remind:{weeks}"),
-                            Button("No, thanks", payload="remind:no"),
+                            Button(
+                                self.phrases.reminder_yes_button.format(weeks=weeks),
+                                payload=encode(Remind(weeks)),
+                            ),
+                            Button(self.phrases.reminder_no_button, payload=encode(Remind(None))),
                         ),
                     ),
                     kind="reminder_offer",
@@ -365,45 +411,36 @@ class Engine:
         try:
             answer = self.qa.answer(text)
         except InvalidQuestion as exc:
-            return self._with_prompt(
-                state, [Reply(f"Sorry, I can't use that: {exc}.")], show_how_to=False
-            )
+            reply = Reply(self.phrases.cannot_use_question.format(reason=exc))
+            return self._with_prompt(state, [reply], show_how_to=False)
         if answer.red_flag:
             state.assessment = None
             return Step(
-                [
-                    answer_reply(answer),
-                    STOPPED,
-                ],
-                state,
+                [answer_reply(answer, self.phrases), Reply(self.phrases.test_stopped)], state
             )
-        return self._with_prompt(state, [answer_reply(answer)], show_how_to=False)
+        reply = answer_reply(answer, self.phrases, in_chat=False)
+        return self._with_prompt(state, [reply], show_how_to=False)
 
-    def _faq(self, state: ConversationState, faq_id: str) -> Step:
-        if self.qa.knowledge.faq_entry(faq_id) is None:
-            return Step(
-                [Reply("I don't know that FAQ link. Type /faq to see the questions.")], state
-            )
-        reply = answer_reply(self.qa.faq_answer(faq_id))
-        faq_entry = self.qa.knowledge.faq_entry(faq_id)
-        assert faq_entry is not None
-        reply = Reply(
-            text=f"{faq_entry.question}\n\n{reply.text}",
-            section=reply.section,
-            kind="faq",
-            buttons=reply.buttons,
+    def _faq(self, state: ConversationState, faq_id: str) -> list[Reply]:
+        entry = self.qa.knowledge.faq_entry(faq_id)
+        if entry is None:
+            return [Reply(self.phrases.faq_unknown)]
+        reply = answer_reply(
+            self.qa.faq_answer(faq_id), self.phrases, in_chat=state.assessment is None
         )
-        if state.assessment is not None:
-            return self._with_prompt(state, [reply], show_how_to=False)
-        return Step([reply], state)
+        return [
+            Reply(
+                text=f"{entry.question}\n\n{reply.text}",
+                sections=reply.sections,
+                kind="faq",
+                buttons=reply.buttons,
+            )
+        ]
 
     def _program_reply(self, state: ConversationState) -> Reply:
         result = state.last_result
         if result is None or result.program is None:
-            return Reply(
-                "You don't have a program yet. Type /assess to take the self-test and get one.",
-                buttons=((START_TEST_BUTTON,),),
-            )
+            return Reply(self.phrases.no_program, buttons=((start_test_button(self.phrases),),))
         return Reply(program_text(result.program), kind="program")
 
     # -- questions ------------------------------------------------------------------------
@@ -412,6 +449,5 @@ class Engine:
         try:
             answer = self.qa.answer(text)
         except InvalidQuestion as exc:
-            return Step([Reply(f"Sorry, I can't use that: {exc}.")], state)
-        state.last_question = answer.question
-        return Step([answer_reply(answer)], state)
+            return Step([Reply(self.phrases.cannot_use_question.format(reason=exc))], state)
+        return Step([answer_reply(answer, self.phrases)], state)

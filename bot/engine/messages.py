@@ -1,4 +1,9 @@
-"""Plain message types between the engine and the channels (Rasa-style)."""
+"""Plain message types between the channels and the engine (Rasa-style).
+
+An input channel turns a platform update into an :class:`Incoming`; the engine answers
+with :class:`Reply` objects that an output channel renders. Users are identified by
+``(channel, user_id)``: the same number on two transports is two people.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,17 @@ from dataclasses import dataclass, field
 class Incoming:
     """A user's message or button press, whatever the channel."""
 
-    user_id: str
+    channel: str  # "telegram", "terminal", ...: the transport the message came through
+    user_id: str  # the user's id on that channel
     text: str = ""
     payload: str | None = None  # set when a button was pressed
-    update_id: int | None = None
-    chat_id: int | None = None  # where reminders go; defaults to the user's private chat
+    update_id: int | None = None  # the channel's id for this update, for deduplication
+    address: str | None = None  # where the channel can reach the user later (reminders);
+    # None: the channel cannot push messages (the terminal)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.channel, self.user_id)
 
 
 @dataclass(frozen=True)
@@ -28,10 +39,10 @@ class Button:
 
 @dataclass(frozen=True)
 class Reply:
-    """One message to the user; ``section`` names the guide section the text came from."""
+    """One message to the user; ``sections`` are the guide sections its text came from."""
 
     text: str
-    section: str | None = None
+    sections: tuple[str, ...] = ()
     buttons: tuple[tuple[Button, ...], ...] = field(default_factory=tuple)
     image: bytes | None = None
     kind: str = "text"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot.assessment.models import AssessmentInput, AssessmentResult
 
@@ -19,6 +19,9 @@ class FormState(BaseModel):
     history_draft: list[str] = Field(default_factory=list)  # multi-select being ticked
 
 
+RETIRED_FIELDS = frozenset({"turns", "last_question"})
+
+
 class ConversationState(BaseModel):
     """One user's conversation; stores persist it as JSON between steps."""
 
@@ -29,8 +32,14 @@ class ConversationState(BaseModel):
     last_result: AssessmentResult | None = None
     last_input: AssessmentInput | None = None
     tests_completed: int = Field(default=0, ge=0)
-    last_question: str | None = None
-    turns: int = Field(default=0, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_retired_fields(cls, data: Any) -> Any:
+        """States saved by older versions carry fields nothing reads any more."""
+        if isinstance(data, dict) and (RETIRED_FIELDS & data.keys()):
+            data = {k: v for k, v in data.items() if k not in RETIRED_FIELDS}
+        return data
 
     @classmethod
     def new(cls, user_id: str) -> ConversationState:

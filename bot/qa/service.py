@@ -6,39 +6,27 @@ adapter all call :meth:`QAService.answer` and render the :class:`Answer` their o
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 
+from bot.payloads import Related, encode
 from bot.qa.compose import compose_answer
 from bot.qa.models import Answer, Passage, Source
 from bot.qa.question import validate_question
 from bot.qa.scope import ScopeThresholds, in_scope
 from bot.qa.sections import with_section_line
 from bot.safety import Triage, triage
-from bot.settings import Settings
-from index.embedding import TextEncoder
 from index.retrieval import Hit, Retrieval, Retriever
 from knowledge.models import Knowledge
+from knowledge.texts import Phrases, load_phrases
 
 log = logging.getLogger(__name__)
 
 FAQ_MATCH = 0.86  # cosine to an FAQ question above which its composed answer is used
 TOP_PASSAGES = 3  # passages reported, one per guide section
 SEARCH_DEPTH = 10  # chunks retrieved; those of one section are merged into its passage
-
-OUT_OF_SCOPE_TEXT = (
-    "I only know the calf and ankle guide, so I can't help with that one. "
-    "You can ask me things like:\n"
-    "• Why are my calves weak?\n"
-    "• What's the difference between the gastrocnemius and the soleus?\n"
-    "• How do I fix a weak soleus?\n"
-    "• How many sets a week should I do for calves?\n"
-    "• What exercises help after an ankle sprain?\n"
-    "Or type /assess to take the calf self-test."
-)
 
 
 class AnswerCache:
@@ -72,33 +60,6 @@ class AnswerCache:
                 self._items.popitem(last=False)
 
 
-def load_encoder(settings: Settings) -> tuple[TextEncoder, str | None]:
-    """The encoder ``EMBEDDING_BACKEND`` names; it embeds the index and the questions alike.
-
-    The ONNX backends use an export of the configured model kept beside the index
-    (``models/`` next to ``INDEX_DIR``, so an image can ship it with the index), made on
-    first use (that one time imports torch). Returns the encoder and a notice saying what
-    had to be made, if anything.
-    """
-    from index.embedding import Encoder
-
-    encoder = Encoder(settings.embedding_model)
-    if settings.embedding_backend == "torch":
-        return encoder, None
-    from index.onnx_encoder import OnnxEncoder, prepare_onnx
-
-    int8 = settings.embedding_backend == "onnx-int8"
-    directory, notices = prepare_onnx(
-        encoder.model_name,
-        encoder.path,
-        encoder.fingerprint,
-        settings.resolved_index_dir.parent / "models",
-        int8=int8,
-    )
-    onnx = OnnxEncoder(directory, threads=settings.encoder_threads)
-    return onnx, "; ".join(notices) or None
-
-
 class QAService:
     """Answers questions from the guide; one instance serves every user."""
 
@@ -110,37 +71,15 @@ class QAService:
         max_chars: int = 700,
         thresholds: ScopeThresholds | None = None,
         cache_size: int = 0,
+        phrases: Phrases | None = None,
     ) -> None:
         self.retriever = retriever
         self.cache = AnswerCache(cache_size)
         self.knowledge = knowledge
         self.max_chars = max_chars
         self.thresholds = thresholds or ScopeThresholds()
+        self.phrases = phrases or load_phrases()
         self._chunk_number = {c.id: n for n, c in enumerate(retriever.index.chunks)}
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> tuple[QAService, str | None]:
-        """Load the index (rebuilding a stale one) and the query encoder.
-
-        With an ONNX backend (the default) torch is imported only when the ONNX export or
-        the index must be (re)built; a fresh start loads onnxruntime and the stored vectors.
-        Returns the service and a notice saying what had to be rebuilt, if anything.
-        """
-        from index.store import load_or_build
-        from knowledge.facts import load_facts
-
-        encoder, prepared = load_encoder(settings)
-        index, rebuilt = load_or_build(settings.resolved_index_dir, encoder)
-        notice = "; ".join(n for n in (prepared, rebuilt) if n) or None
-        knowledge = load_facts()
-        retriever = Retriever(index, encoder, knowledge.synonyms, intents=knowledge.intents)
-        service = cls(
-            retriever,
-            knowledge,
-            max_chars=settings.answer_max_chars,
-            cache_size=settings.answer_cache_size,
-        )
-        return service, notice
 
     def answer(self, question: str) -> Answer:
         """Answer one question (raises ``InvalidQuestion`` for unusable input)."""
@@ -148,32 +87,17 @@ class QAService:
         cached = self.cache.get(cleaned)
         if cached is not None:
             return cached
-        answer = self.answer_many([cleaned])[0]
-        self.cache.put(cleaned, answer)
-        return answer
-
-    async def answer_async(self, question: str) -> Answer:
-        """Answer without blocking the event loop: the encode joins the micro-batch, the
-        search runs in a worker thread. Repeated questions (FAQ buttons) hit the cache."""
-        cleaned = validate_question(question)
-        cached = self.cache.get(cleaned)
-        if cached is not None:
-            return cached
-        flags = triage(cleaned, self.knowledge.red_flags)
-        if flags.is_red_flag:
-            answer = self._red_flag(cleaned, flags)
-        else:
-            vector = await self.retriever.encode_async(cleaned)
-            retrieval = await asyncio.to_thread(
-                self.retriever.search, cleaned, SEARCH_DEPTH, vector
-            )
-            answer = self._from_retrieval(retrieval)
+        answer = self._answer_cleaned([cleaned])[0]
         self.cache.put(cleaned, answer)
         return answer
 
     def answer_many(self, questions: Sequence[str]) -> list[Answer]:
-        """Answer several questions, encoding the ones that need retrieval in one batch."""
-        cleaned = [validate_question(q) for q in questions]
+        """Answer several questions, encoding the ones that need retrieval in one batch
+        (``calfcoach ask --batch``, eval); raises ``InvalidQuestion`` like :meth:`answer`."""
+        return self._answer_cleaned([validate_question(q) for q in questions])
+
+    def _answer_cleaned(self, cleaned: list[str]) -> list[Answer]:
+        """The one answer path: triage, then one encode per batch, search and compose."""
         results: list[Answer | None] = [None] * len(cleaned)
         pending: list[int] = []
         for i, question in enumerate(cleaned):
@@ -208,8 +132,8 @@ class QAService:
                 question=retrieval.question,
                 in_scope=False,
                 red_flag=False,
-                answer=OUT_OF_SCOPE_TEXT,
-                body=OUT_OF_SCOPE_TEXT,
+                answer=self.phrases.out_of_scope,
+                body=self.phrases.out_of_scope,
                 passages=passages,
                 kind="out_of_scope",
             )
@@ -256,17 +180,14 @@ class QAService:
             if hit.chunk.section in used or not keys:
                 continue
             question = keys[0]
-            related.append((question[:1].upper() + question[1:], f"rq:{number}:0"))
+            related.append((question[:1].upper() + question[1:], encode(Related(number, 0))))
             used = [*used, hit.chunk.section]
         return tuple(related[:2])
 
-    def related_question(self, payload: str) -> str | None:
-        """The question behind a ``rq:<chunk>:<key>`` button, or None if it is stale."""
-        try:
-            _, chunk, key = payload.split(":")
-            return self.retriever.index.keys[int(chunk)][int(key)]
-        except (ValueError, KeyError, IndexError):
-            return None
+    def related_question(self, payload: Related) -> str | None:
+        """The question behind a related-question button, or None if it is stale."""
+        keys = self.retriever.index.keys.get(payload.chunk, [])
+        return keys[payload.key] if payload.key < len(keys) else None
 
     def faq_answer(
         self, faq_id: str, *, question: str | None = None, passages: list[Passage] | None = None

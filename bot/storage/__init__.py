@@ -5,6 +5,6 @@ unit of work per update, as in cosmicpython); :func:`~bot.storage.factory.create
 picks the backend from settings.
 """
 
-from bot.storage.base import Store, StoredResult, UserSession
+from bot.storage.base import Conflict, Store, StoredResult, UserKey, UserSession
 
-__all__ = ["Conflict", "Store", "StoredResult", "UserSession"]
+__all__ = ["Conflict", "Store", "StoredResult", "UserKey", "UserSession"]

@@ -24,13 +24,17 @@ class StoredResult:
     result: AssessmentResult
 
 
+UserKey = tuple[str, str]  # (channel, user id on that channel)
+
+
 @dataclass(frozen=True)
 class Reminder:
-    """A message to send a user later (a re-test reminder)."""
+    """A message to send a user later (a re-test reminder), through its channel."""
 
     id: int
+    channel: str
     user_id: str
-    chat_id: int
+    address: str  # where the channel delivers it (a Telegram chat id, as text)
     due_at: datetime
     text: str
 
@@ -55,7 +59,8 @@ class UserSession(ABC):
         """Completed self-tests, oldest first."""
 
     @abstractmethod
-    async def add_reminder(self, chat_id: int, due_at: datetime, text: str) -> None: ...
+    async def add_reminder(self, address: str, due_at: datetime, text: str) -> None:
+        """Remember to send ``text`` to ``address`` on this user's channel at ``due_at``."""
 
     @abstractmethod
     async def delete_everything(self) -> None:
@@ -66,9 +71,10 @@ class Store(ABC):
     """A backend: memory for tests and the terminal, SQL for the bot."""
 
     @abstractmethod
-    def session(self, user_id: str) -> AbstractAsyncContextManager[UserSession]:
-        """Load the user's state; commit the session's writes on normal exit (raising
-        :class:`Conflict` if the user changed meanwhile), drop them on error."""
+    def session(self, key: UserKey) -> AbstractAsyncContextManager[UserSession]:
+        """Load the state of the user ``(channel, user_id)``; commit the session's writes
+        on normal exit (raising :class:`Conflict` if the user changed meanwhile), drop them
+        on error."""
 
     @abstractmethod
     async def claim_due_reminders(

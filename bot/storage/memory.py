@@ -10,28 +10,29 @@ from datetime import UTC, datetime
 
 from bot.assessment.models import AssessmentInput, AssessmentResult
 from bot.engine.state import ConversationState
-from bot.storage.base import Reminder, Store, StoredResult, UserSession
+from bot.storage.base import Reminder, Store, StoredResult, UserKey, UserSession
+
+UpdateKey = tuple[str, int]  # (channel, update id)
 
 
 class _MemorySession(UserSession):
-    def __init__(self, store: MemoryStore, user_id: str) -> None:
-        self._store, self._user = store, user_id
-        saved = store.states.get(user_id)
+    def __init__(self, store: MemoryStore, key: UserKey) -> None:
+        self._store, self._key = store, key
+        saved = store.states.get(key)
         self.state = (
-            ConversationState.model_validate_json(saved)
-            if saved
-            else ConversationState.new(user_id)
+            ConversationState.model_validate_json(saved) if saved else ConversationState.new(key[1])
         )
         self._pending_state: str | None = None
         self._pending_results: list[StoredResult] = []
-        self._pending_updates: list[int] = []
-        self._pending_reminders: list[tuple[int, datetime, str]] = []
+        self._pending_updates: list[UpdateKey] = []
+        self._pending_reminders: list[tuple[str, datetime, str]] = []
         self._deleted = False
 
     async def claim_update(self, update_id: int) -> bool:
-        if update_id in self._store.seen_updates or update_id in self._pending_updates:
+        update = (self._key[0], update_id)
+        if update in self._store.seen_updates or update in self._pending_updates:
             return False
-        self._pending_updates.append(update_id)
+        self._pending_updates.append(update)
         return True
 
     async def save(self, state: ConversationState) -> None:
@@ -41,10 +42,10 @@ class _MemorySession(UserSession):
         self._pending_results.append(StoredResult(datetime.now(UTC), data, result))
 
     async def results(self) -> list[StoredResult]:
-        return [*self._store.results.get(self._user, []), *self._pending_results]
+        return [*self._store.results.get(self._key, []), *self._pending_results]
 
-    async def add_reminder(self, chat_id: int, due_at: datetime, text: str) -> None:
-        self._pending_reminders.append((chat_id, due_at, text))
+    async def add_reminder(self, address: str, due_at: datetime, text: str) -> None:
+        self._pending_reminders.append((address, due_at, text))
 
     async def delete_everything(self) -> None:
         self._deleted = True
@@ -53,42 +54,43 @@ class _MemorySession(UserSession):
         self._pending_reminders = []
 
     def commit(self) -> None:
-        self._store.seen_updates.update(self._pending_updates)
+        store, key = self._store, self._key
+        store.seen_updates.update(self._pending_updates)
         if self._deleted:
-            self._store.states.pop(self._user, None)
-            self._store.results.pop(self._user, None)
-            self._store.reminders = {
-                k: r for k, r in self._store.reminders.items() if r.user_id != self._user
+            store.states.pop(key, None)
+            store.results.pop(key, None)
+            store.reminders = {
+                k: r for k, r in store.reminders.items() if (r.channel, r.user_id) != key
             }
-            self._store.seen_updates -= self._store.updates_by_user.pop(self._user, set())
-        for chat_id, due_at, text in self._pending_reminders:
-            self._store.next_reminder += 1
-            rid = self._store.next_reminder
-            self._store.reminders[rid] = Reminder(rid, self._user, chat_id, due_at, text)
-        self._store.updates_by_user.setdefault(self._user, set()).update(self._pending_updates)
+            store.seen_updates -= store.updates_by_user.pop(key, set())
+        for address, due_at, text in self._pending_reminders:
+            store.next_reminder += 1
+            rid = store.next_reminder
+            store.reminders[rid] = Reminder(rid, key[0], key[1], address, due_at, text)
+        store.updates_by_user.setdefault(key, set()).update(self._pending_updates)
         if self._pending_state is not None:
-            self._store.states[self._user] = self._pending_state
-        self._store.results.setdefault(self._user, []).extend(self._pending_results)
+            store.states[key] = self._pending_state
+        store.results.setdefault(key, []).extend(self._pending_results)
 
 
 class MemoryStore(Store):
     """Everything in dictionaries; state is kept as JSON so it round-trips like SQL."""
 
     def __init__(self) -> None:
-        self.states: dict[str, str] = {}
-        self.results: dict[str, list[StoredResult]] = {}
-        self.seen_updates: set[int] = set()
-        self.updates_by_user: dict[str, set[int]] = {}
+        self.states: dict[UserKey, str] = {}
+        self.results: dict[UserKey, list[StoredResult]] = {}
+        self.seen_updates: set[UpdateKey] = set()
+        self.updates_by_user: dict[UserKey, set[UpdateKey]] = {}
         self.reminders: dict[int, Reminder] = {}
         self.claimed: set[int] = set()
         self.sent: set[int] = set()
         self.next_reminder = 0
-        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._locks: defaultdict[UserKey, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     @asynccontextmanager
-    async def session(self, user_id: str) -> AsyncIterator[UserSession]:
-        async with self._locks[user_id]:
-            session = _MemorySession(self, user_id)
+    async def session(self, key: UserKey) -> AsyncIterator[UserSession]:
+        async with self._locks[key]:
+            session = _MemorySession(self, key)
             yield session
             session.commit()
 

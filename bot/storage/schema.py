@@ -1,4 +1,8 @@
-"""The database schema (SQLAlchemy Core). Alembic migrations in ``migrations/`` create it."""
+"""The database schema (SQLAlchemy Core). Alembic migrations in ``migrations/`` create it.
+
+Users are keyed by ``(channel, user_id)``: the same id on two transports is two people,
+and an update id is unique only within its channel.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +10,32 @@ import sqlalchemy as sa
 
 metadata = sa.MetaData()
 
+
+def _channel() -> sa.Column:
+    return sa.Column("channel", sa.String(32), nullable=False, server_default="telegram")
+
+
 conversations = sa.Table(
     "conversations",
     metadata,
-    sa.Column("user_id", sa.String(64), primary_key=True),
+    _channel(),
+    sa.Column("user_id", sa.String(64), nullable=False),
     sa.Column("state", sa.JSON, nullable=False),
     sa.Column("version", sa.Integer, nullable=False, default=0),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint("channel", "user_id", name="pk_conversations"),
 )
 
 processed_updates = sa.Table(
     "processed_updates",
     metadata,
-    sa.Column("update_id", sa.BigInteger, primary_key=True, autoincrement=False),
-    sa.Column("user_id", sa.String(64), nullable=False, index=True),
+    _channel(),
+    sa.Column("update_id", sa.BigInteger, nullable=False, autoincrement=False),
+    sa.Column("user_id", sa.String(64), nullable=False),
     sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint("channel", "update_id", name="pk_processed_updates"),
+    sa.Index("ix_processed_updates_user", "channel", "user_id"),
+    sa.Index("ix_processed_updates_processed_at", "processed_at"),
 )
 
 assessments = sa.Table(
@@ -31,6 +46,8 @@ assessments = sa.Table(
     sa.Column("taken_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("input", sa.JSON, nullable=False),
     sa.Column("result", sa.JSON, nullable=False),
+    _channel(),
+    sa.Index("ix_assessments_user", "channel", "user_id"),
 )
 
 reminders = sa.Table(
@@ -38,12 +55,14 @@ reminders = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("user_id", sa.String(64), nullable=False, index=True),
-    sa.Column("chat_id", sa.BigInteger, nullable=False),
     sa.Column("due_at", sa.DateTime(timezone=True), nullable=False, index=True),
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("claimed_by", sa.String(64), nullable=True),
     sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+    _channel(),
+    sa.Column("address", sa.String(64), nullable=False),
+    sa.Index("ix_reminders_user", "channel", "user_id"),
 )
 
 USER_TABLES = (conversations, processed_updates, assessments, reminders)

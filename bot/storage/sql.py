@@ -37,7 +37,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.assessment.models import AssessmentInput, AssessmentResult
 from bot.engine.state import ConversationState
-from bot.storage.base import Conflict, Reminder, Store, StoredResult, UserSession
+from bot.storage.base import Conflict, Reminder, Store, StoredResult, UserKey, UserSession
 from bot.storage.schema import USER_TABLES, assessments, conversations, processed_updates, reminders
 
 log = logging.getLogger(__name__)
@@ -64,9 +64,10 @@ class _SqlSession(UserSession):
     """Reads go to the database at once; writes are buffered until :meth:`commit`."""
 
     def __init__(
-        self, store: SqlStore, user_id: str, state: ConversationState, version: int | None
+        self, store: SqlStore, key: UserKey, state: ConversationState, version: int | None
     ) -> None:
-        self._store, self._user, self.state = store, user_id, state
+        self._store, self.state = store, state
+        self._channel, self._user = key
         self._version = version  # None: the user has no row yet
         self._state: ConversationState | None = None
         self._updates: list[int] = []
@@ -77,7 +78,8 @@ class _SqlSession(UserSession):
     async def claim_update(self, update_id: int) -> bool:
         def seen(conn: sa.Connection) -> bool:
             query = sa.select(processed_updates.c.update_id).where(
-                processed_updates.c.update_id == update_id
+                processed_updates.c.channel == self._channel,
+                processed_updates.c.update_id == update_id,
             )
             return conn.scalar(query) is not None
 
@@ -92,6 +94,7 @@ class _SqlSession(UserSession):
     async def add_result(self, data: AssessmentInput, result: AssessmentResult) -> None:
         self._results.append(
             {
+                "channel": self._channel,
                 "user_id": self._user,
                 "taken_at": datetime.now(UTC),
                 "input": data.model_dump(mode="json"),
@@ -103,7 +106,7 @@ class _SqlSession(UserSession):
         def load(conn: sa.Connection) -> list[StoredResult]:
             rows = conn.execute(
                 sa.select(assessments.c.taken_at, assessments.c.input, assessments.c.result)
-                .where(assessments.c.user_id == self._user)
+                .where(self._mine(assessments))
                 .order_by(assessments.c.taken_at, assessments.c.id)
             )
             return [_stored(row) for row in rows]
@@ -118,10 +121,20 @@ class _SqlSession(UserSession):
         ]
         return await self._store.read(load) + pending
 
-    async def add_reminder(self, chat_id: int, due_at: datetime, text: str) -> None:
+    async def add_reminder(self, address: str, due_at: datetime, text: str) -> None:
         self._reminders.append(
-            {"user_id": self._user, "chat_id": chat_id, "due_at": due_at, "text": text}
+            {
+                "channel": self._channel,
+                "user_id": self._user,
+                "address": address,
+                "due_at": due_at,
+                "text": text,
+            }
         )
+
+    def _mine(self, table: sa.Table) -> sa.ColumnElement[bool]:
+        """This user's rows of ``table``."""
+        return sa.and_(table.c.channel == self._channel, table.c.user_id == self._user)
 
     async def delete_everything(self) -> None:
         self._deleted = True
@@ -137,7 +150,10 @@ class _SqlSession(UserSession):
             for update_id in self._updates:
                 conn.execute(
                     processed_updates.insert().values(
-                        update_id=update_id, user_id=self._user, processed_at=datetime.now(UTC)
+                        channel=self._channel,
+                        update_id=update_id,
+                        user_id=self._user,
+                        processed_at=datetime.now(UTC),
                     )
                 )
         except IntegrityError as exc:
@@ -145,7 +161,7 @@ class _SqlSession(UserSession):
         if self._deleted:
             self._check_version(conn)
             for table in USER_TABLES:
-                conn.execute(table.delete().where(table.c.user_id == self._user))
+                conn.execute(table.delete().where(self._mine(table)))
             return
         if self._state is not None:
             self._write_state(conn, self._state)
@@ -157,9 +173,7 @@ class _SqlSession(UserSession):
             conn.execute(reminders.insert(), self._reminders)
 
     def _check_version(self, conn: sa.Connection) -> None:
-        current = conn.scalar(
-            sa.select(conversations.c.version).where(conversations.c.user_id == self._user)
-        )
+        current = conn.scalar(sa.select(conversations.c.version).where(self._mine(conversations)))
         if current != self._version:
             raise Conflict(f"conversation of {self._user} changed meanwhile")
 
@@ -167,13 +181,17 @@ class _SqlSession(UserSession):
         values = {"state": state.model_dump(mode="json"), "updated_at": datetime.now(UTC)}
         if self._version is None:
             try:
-                conn.execute(conversations.insert().values(user_id=self._user, version=1, **values))
+                conn.execute(
+                    conversations.insert().values(
+                        channel=self._channel, user_id=self._user, version=1, **values
+                    )
+                )
             except IntegrityError as exc:
                 raise Conflict(f"conversation of {self._user} was created meanwhile") from exc
             return
         result = conn.execute(
             conversations.update()
-            .where(conversations.c.user_id == self._user, conversations.c.version == self._version)
+            .where(self._mine(conversations), conversations.c.version == self._version)
             .values(version=self._version + 1, **values)
         )
         if result.rowcount != 1:
@@ -190,7 +208,7 @@ class SqlStore(Store):
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._locks: defaultdict[UserKey, asyncio.Lock] = defaultdict(asyncio.Lock)
         if self.is_sqlite:
             self._sync = sa.create_engine(
                 _sync_url(url),
@@ -270,22 +288,24 @@ class SqlStore(Store):
         await self.write(upgrade)
 
     @asynccontextmanager
-    async def session(self, user_id: str) -> AsyncIterator[UserSession]:
+    async def session(self, key: UserKey) -> AsyncIterator[UserSession]:
+        channel, user_id = key
+
         def load(conn: sa.Connection) -> Any:
             return conn.execute(
                 sa.select(conversations.c.state, conversations.c.version).where(
-                    conversations.c.user_id == user_id
+                    conversations.c.channel == channel, conversations.c.user_id == user_id
                 )
             ).first()
 
-        async with self._locks[user_id]:
+        async with self._locks[key]:
             row = await self.read(load)
             state = (
                 ConversationState.model_validate(row.state)
                 if row
                 else ConversationState.new(user_id)
             )
-            session = _SqlSession(self, user_id, state, row.version if row else None)
+            session = _SqlSession(self, key, state, row.version if row else None)
             yield session
             await session.commit()
 
@@ -316,7 +336,10 @@ class SqlStore(Store):
                 .values(claimed_at=now, claimed_by=worker)
             )
             rows = conn.execute(sa.select(reminders).where(reminders.c.id.in_(ids)))
-            return [Reminder(r.id, r.user_id, r.chat_id, _utc(r.due_at), r.text) for r in rows]
+            return [
+                Reminder(r.id, r.channel, r.user_id, r.address, _utc(r.due_at), r.text)
+                for r in rows
+            ]
 
         return await self.write(claim)
 
