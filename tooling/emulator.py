@@ -84,6 +84,7 @@ class BotApiEmulator:
         self.pushed_at: dict[int, float] = {}
         self.listeners: list[Callable[[Call], None]] = []  # told of every recorded call
         self._updates: list[dict[str, Any]] = []
+        self._forced: list[dict[str, Any]] = []  # redelivered below the offset
         self._delivered: list[dict[str, Any]] = []
         self._next_update = 1
         self._next_message: dict[int, int] = {}
@@ -157,8 +158,15 @@ class BotApiEmulator:
             self._arrived.set()
 
     def redeliver(self, update_id: int) -> None:
-        """Deliver an already-delivered update again (as Telegram does after a timeout)."""
-        self._deliver(next(u for u in self._delivered if u["update_id"] == update_id))
+        """Deliver an already-delivered update again: by webhook, as Telegram does after a
+        timeout; by polling, as after a crash before the offset was confirmed (so it comes
+        back even though the bot has moved its offset past it)."""
+        update = next(u for u in self._delivered if u["update_id"] == update_id)
+        if self.webhook_url:
+            self._deliver(update)
+        else:
+            self._forced.append(update)
+            self._arrived.set()
 
     def message(
         self,
@@ -357,7 +365,8 @@ class BotApiEmulator:
                 await asyncio.wait_for(self._arrived.wait(), timeout)
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
         limit = int(params.get("limit") or 100)
-        return self._updates[:limit]
+        forced, self._forced = self._forced, []
+        return [*forced, *self._updates[:limit]]
 
     async def _api_setWebhook(self, params: dict[str, Any]) -> bool:
         self.webhook_url = params.get("url") or None
