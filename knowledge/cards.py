@@ -128,8 +128,7 @@ def untraced(first_line: str, quotes: Iterable[str]) -> list[str]:
     """The numbers and terms of ``first_line`` that none of ``quotes`` holds."""
     support = " ".join(quotes)
     problems = [
-        f"number {n:g} is not in its quotes"
-        for n in sorted(numbers(first_line) - numbers(support))
+        f"number {n:g} is not in its quotes" for n in sorted(numbers(first_line) - numbers(support))
     ]
     problems += [
         f"term {t!r} is not in its quotes" for t in sorted(terms(first_line) - terms(support))
@@ -140,7 +139,9 @@ def untraced(first_line: str, quotes: Iterable[str]) -> list[str]:
 def card_problems(card: AnswerCard, guide: Guide, topic_ids: frozenset[str]) -> list[str]:
     """Every way one card strays from the guide or from a client's voice."""
     owner = f"answer_cards {card.id}"
-    problems = [f"{owner}: unknown section {s!r}" for s in card.sections if not guide.has_section(s)]
+    problems = [
+        f"{owner}: unknown section {s!r}" for s in card.sections if not guide.has_section(s)
+    ]
     problems += [f"{owner}: not in the guide: {q!r}" for q in card.quotes if not guide.contains(q)]
     problems += [f"{owner}: unknown topic {t!r}" for t in card.topics if t not in topic_ids]
     problems += [f"{owner}: first line: {p}" for p in untraced(card.first_line, card.quotes)]
