@@ -89,7 +89,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def _ask_batch(path: Path, *, as_json: bool) -> int:
-    """One output line per input line, in order; bad lines get an error object."""
+    """One output line per input line, in order; bad lines get an error object.
+
+    Lines with ``"conversation": ID`` are turns of that chat, answered in file order
+    through the dialog engine with the context of its earlier turns; other lines are
+    independent and take the batched fast path.
+    """
     from bot.qa.question import InvalidQuestion, validate_question
 
     try:
@@ -104,26 +109,43 @@ def _ask_batch(path: Path, *, as_json: bool) -> int:
         return _error(f'{path} is not UTF-8 text; --batch takes JSON lines like {{"q": "..."}}')
     lines = [line for line in text.splitlines() if line.strip()]
     questions: list[str | None] = []
+    chats: dict[int, str] = {}
     errors: dict[int, str] = {}
     for n, line in enumerate(lines):
         try:
             item = json.loads(line)
             if not isinstance(item, dict) or not isinstance(item.get("q"), str):
                 raise ValueError('each line must be an object with a string "q"')
+            chat = item.get("conversation")
+            if chat is not None and (not isinstance(chat, str) or not chat.strip()):
+                raise ValueError('"conversation" must be a non-empty string id')
             questions.append(validate_question(item["q"]))
+            if chat is not None:
+                chats[n] = chat
         except (ValueError, InvalidQuestion) as exc:
             errors[n] = f"line {n + 1}: {exc}"
             questions.append(None)
     service = _load_service() if any(q is not None for q in questions) else None
-    valid = [q for q in questions if q is not None]
-    answers = iter(service.answer_many(valid)) if service else iter(())
-    for n, question in enumerate(questions):
-        if question is None:
+    single = [n for n, q in enumerate(questions) if q is not None and n not in chats]
+    results: dict[int, dict[str, object]] = {}
+    answers: dict[int, str] = {}
+    if service is not None and single:
+        for n, answer in zip(
+            single, service.answer_many([questions[n] for n in single]), strict=True
+        ):
+            results[n], answers[n] = answer.contract(), answer.answer
+    if service is not None and chats:
+        from bot.dialog_batch import DialogRunner
+
+        turns = [(chats[n], questions[n]) for n in sorted(chats)]
+        for n, contract in zip(sorted(chats), DialogRunner(service).run(turns), strict=True):
+            results[n], answers[n] = contract, str(contract["answer"])
+    for n in range(len(questions)):
+        if n in errors:
             print(json.dumps({"error": errors[n]}), flush=False)
             print(f"calfcoach: error: {errors[n]}", file=sys.stderr)
             continue
-        answer = next(answers)
-        print(json.dumps(answer.contract(), ensure_ascii=False) if as_json else answer.answer)
+        print(json.dumps(results[n], ensure_ascii=False) if as_json else answers[n])
     return EXIT_USAGE if errors else 0
 
 
@@ -259,16 +281,36 @@ def cmd_eval(args: argparse.Namespace) -> int:
     rows = [(s.name, evaluate(service, [s])) for s in sets]
     if len(sets) > 1:
         rows.append(("all", evaluate(service, sets)))
+    chat_rows = _conversation_rows(service, sets)
     if args.json:
-        print(dump_json(rows))
-    else:
-        print(format_report(rows))
-        if args.verbose:
-            for name, metrics in rows[:-1] if len(rows) > 1 else rows:
-                print(f"\n{name}: misses")
+        from bot.eval_conversations import as_json
+
+        print(as_json(dump_json(rows), chat_rows))
+        return 0
+    print(format_report(rows))
+    if chat_rows:
+        from bot.eval_conversations import format_conversation_report
+
+        print()
+        print(format_conversation_report(chat_rows))
+    if args.verbose:
+        for label, table in (("misses", rows), ("conversation misses", chat_rows)):
+            for name, metrics in table[:-1] if len(table) > 1 else table:
+                print(f"\n{name}: {label}")
                 for miss in metrics.misses:
                     print(f"  {miss}")
     return 0
+
+
+def _conversation_rows(service, sets):  # -> list[tuple[str, ConversationMetrics]]
+    """The conversation report per set holding chats or client questions, plus "all"."""
+    from bot.eval_conversations import evaluate_conversations, has_conversation_data
+
+    with_chats = [s for s in sets if has_conversation_data(s)]
+    rows = [(s.name, evaluate_conversations(service, [s])) for s in with_chats]
+    if len(with_chats) > 1:
+        rows.append(("all", evaluate_conversations(service, with_chats)))
+    return rows
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from knowledge.cards import card_problems
 from knowledge.guide import Guide, load_guide
 from knowledge.models import Knowledge
 
@@ -23,6 +24,8 @@ _FILES = (
     "synonyms",
     "intents",
     "red_flags",
+    "conditions",
+    "answer_cards",
 )
 
 
@@ -55,6 +58,7 @@ def check_against_guide(knowledge: Knowledge, guide: Guide) -> list[str]:
         *knowledge.self_tests,
         *knowledge.imbalances,
         *knowledge.exercises,
+        *knowledge.conditions,
     )
     for item in sourced:
         check_section(item.id, item.section)
@@ -76,6 +80,8 @@ def check_against_guide(knowledge: Knowledge, guide: Guide) -> list[str]:
         check_section("passage_keys", keys.section)
         if keys.anchor and not guide.contains(keys.anchor):
             problems.append(f"passage_keys: anchor not in the guide: {keys.anchor!r}")
+    for card in knowledge.answer_cards:
+        problems += card_problems(card, guide, knowledge.topic_ids)
     return problems
 
 

@@ -99,6 +99,44 @@ class FaqEntry(BaseModel):
         return " ".join(self.quotes)
 
 
+class Condition(Sourced):
+    """An injury or condition the guide names (Achilles tendinopathy, shin splints...), so
+    answer cards can say what they are about with an id that is checked."""
+
+    id: str = Field(pattern=r"^[a-z0-9_]{1,40}$")
+    name: str
+
+
+CardIntent = Literal["do", "number", "why", "test", "consequences", "what"]
+
+
+class AnswerCard(BaseModel):
+    """A common client question answered the way a coach would, only from guide facts.
+
+    ``first_line`` does what was asked, in plain second-person words; ``quotes`` are the
+    guide sentences that support it (every number and technical term of the first line
+    must appear in them, see :mod:`knowledge.cards`). ``asks`` are client phrasings used
+    as retrieval keys, never shown.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9_]{1,40}$")
+    asks: tuple[str, ...] = Field(min_length=5, max_length=12)
+    intent: CardIntent
+    topics: tuple[str, ...] = Field(
+        min_length=1, description="Muscle, imbalance, exercise, self-test or condition ids."
+    )
+    first_line: str = Field(min_length=10, max_length=240)
+    quotes: tuple[str, ...] = Field(min_length=1)
+    sections: tuple[str, ...] = Field(min_length=1)
+
+    @property
+    def answer(self) -> str:
+        """The answer as a client reads it: the first line, then the guide's sentences."""
+        return "\n\n".join((self.first_line, " ".join(self.quotes)))
+
+
 class PassageKeys(BaseModel):
     """Questions clients ask that a guide passage answers (extra retrieval keys)."""
 
@@ -169,10 +207,13 @@ class Knowledge(BaseModel):
     synonyms: tuple[SynonymGroup, ...]
     intents: tuple[Intent, ...] = ()
     red_flags: tuple[RedFlag, ...]
+    conditions: tuple[Condition, ...] = ()
+    answer_cards: tuple[AnswerCard, ...] = ()
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Knowledge:
-        for name in ("muscles", "self_tests", "imbalances", "exercises", "faq", "red_flags"):
+        names = ("muscles", "self_tests", "imbalances", "exercises", "faq", "red_flags")
+        for name in (*names, "conditions", "answer_cards"):
             ids = [item.id for item in getattr(self, name)]
             duplicates = {i for i in ids if ids.count(i) > 1}
             if duplicates:
@@ -189,3 +230,12 @@ class Knowledge(BaseModel):
 
     def faq_entry(self, faq_id: str) -> FaqEntry | None:
         return next((f for f in self.faq if f.id == faq_id), None)
+
+    @property
+    def topic_ids(self) -> frozenset[str]:
+        """Every id an answer card may name as a topic."""
+        groups = (self.muscles, self.imbalances, self.exercises, self.self_tests, self.conditions)
+        return frozenset(item.id for group in groups for item in group)
+
+    def answer_card(self, card_id: str) -> AnswerCard | None:
+        return next((c for c in self.answer_cards if c.id == card_id), None)

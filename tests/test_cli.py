@@ -143,3 +143,73 @@ def test_assess_rejects_bad_files_naming_the_field(tmp_path: Path, cli_env: dict
         assert result.returncode == 2, name
         assert expected in result.stderr, (name, result.stderr)
         assert b"Traceback" not in result.stderr and result.stdout == b""
+
+
+def test_batch_conversation_lines_run_through_the_dialog_engine(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    """Lines sharing a conversation id are turns of one chat, in file order; the others
+    are answered alone, as before, and the output keeps the line order."""
+    batch = tmp_path / "chat.jsonl"
+    lines = [
+        {"q": "my calves are weak, why?", "conversation": "a"},
+        {"q": "what is plantar flexion"},
+        {
+            "q": "felt a sudden pop at the back of my ankle and now I can't walk",
+            "conversation": "b",
+        },
+        {"q": "who won the world cup in 2018", "conversation": "a"},
+        {"q": "how many sets a week should I do for calves?", "conversation": "c"},
+        {"q": "x", "conversation": 7},
+    ]
+    batch.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    result = run(["ask", "--json", "--batch", str(batch)], cli_env)
+    out = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert result.returncode == 2 and len(out) == 6, result.stderr
+    assert set(out[0]) >= CONTRACT and out[0]["conversation"] == "a"
+    assert out[0]["in_scope"] is True and "soleus" in out[0]["answer"].lower()
+    assert out[0]["sources"] and out[0]["passages"]
+    assert set(out[1]) == CONTRACT and out[1]["in_scope"] is True
+    assert out[2]["red_flag"] is True and out[2]["kind"] == "red_flag"
+    assert out[3]["in_scope"] is False and out[3]["kind"] == "out_of_scope"
+    assert "10 to 15" in out[4]["answer"].lower() or "ten to 15" in out[4]["answer"].lower()
+    assert "conversation" in out[5]["error"]
+    assert b"Traceback" not in result.stderr
+
+
+def test_eval_reports_conversations_and_client_questions(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    chats = [
+        {
+            "id": "1",
+            "turns": [
+                {"q": "how many sets a week for calves?", "any": ["10 to 15", "ten to 15"]},
+                {"q": "I heard a pop in my achilles and can't walk", "refer": True},
+            ],
+        },
+        {
+            "id": "2",
+            "turns": [
+                {"q": "what exercises for weak soleus?", "any": ["seated calf raise"]},
+                {"q": "who won the world cup in 2018", "any": ["soleus"]},
+            ],
+        },
+    ]
+    (tmp_path / "conversations.jsonl").write_text("\n".join(json.dumps(c) for c in chats))
+    (tmp_path / "client_questions.jsonl").write_text(
+        '{"q": "how many reps for gastrocnemius", "any": ["8 to 15"]}\n'
+    )
+    (tmp_path / "near_domain_out_of_scope.jsonl").write_text(
+        '{"q": "whats a good recipe for banana bread"}\n'
+    )
+    result = run(["eval", str(tmp_path), "--json"], cli_env)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)["conversations"][str(tmp_path)]
+    assert figures["conversations"] == 2
+    assert (figures["first_turns"], figures["first_turns_right"]) == (2, 1.0)
+    assert (figures["follow_ups"], figures["follow_ups_right"]) == (2, 0.5)
+    assert figures["follow_ups_declined"] == 1
+    assert (figures["refer_turns"], figures["refer_right"]) == (1, 1.0)
+    assert (figures["client_questions"], figures["client_questions_right"]) == (1, 1.0)
+    assert (figures["near_domain"], figures["near_domain_declined"]) == (1, 1.0)

@@ -4,6 +4,9 @@ Eval folders hold JSONL files in the format of ``../shared/eval/README.md``:
 ``questions.jsonl`` (``{"q", "any"|"all"}``), ``out_of_scope.jsonl`` and
 ``red_flags.jsonl`` (``{"q"}``). ``not_red_flags.jsonl`` (ordinary complaints, with
 ``any`` phrases) counts as in-scope questions and measures red-flag false alarms.
+``conversations.jsonl`` (``{"id", "turns": [{"q", "any"} | {"q", "refer": true}]}``),
+``client_questions.jsonl`` (``{"q", "any"}``) and ``near_domain_out_of_scope.jsonl``
+(``{"q"}``) are scored by :mod:`bot.eval_conversations`.
 """
 
 from __future__ import annotations
@@ -12,11 +15,14 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot.qa.models import Answer
 from bot.qa.service import QAService
+
+T = TypeVar("T", bound=BaseModel)
 
 
 class EvalItem(BaseModel):
@@ -37,6 +43,35 @@ class EvalItem(BaseModel):
         return any(p.lower() in text for p in self.any or [])
 
 
+class EvalTurn(BaseModel):
+    """One turn of an eval chat: right when it contains a phrase, or when it is referred."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    q: str
+    any: list[str] | None = Field(default=None, min_length=1)
+    refer: bool = False
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> EvalTurn:
+        if (self.any is not None) == self.refer:
+            raise ValueError('a turn needs either "any" phrases or "refer": true')
+        return self
+
+    def matches(self, text: str) -> bool:
+        text = text.lower()
+        return any(p.lower() in text for p in self.any or [])
+
+
+class EvalConversation(BaseModel):
+    """A chat whose later turns only make sense with the earlier ones."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1)
+    turns: list[EvalTurn] = Field(min_length=1)
+
+
 @dataclass
 class EvalSet:
     name: str
@@ -44,16 +79,19 @@ class EvalSet:
     out_of_scope: list[EvalItem] = field(default_factory=list)
     red_flags: list[EvalItem] = field(default_factory=list)
     not_red_flags: list[EvalItem] = field(default_factory=list)
+    conversations: list[EvalConversation] = field(default_factory=list)
+    client_questions: list[EvalItem] = field(default_factory=list)
+    near_domain: list[EvalItem] = field(default_factory=list)
 
 
-def _read_jsonl(path: Path) -> list[EvalItem]:
+def _read_jsonl(path: Path, model: type[T]) -> list[T]:
     if not path.exists():
         return []
     items = []
     for n, line in enumerate(path.read_text("utf-8").splitlines(), 1):
         if line.strip():
             try:
-                items.append(EvalItem.model_validate_json(line))
+                items.append(model.model_validate_json(line))
             except ValueError as exc:
                 raise ValueError(f"{path}:{n}: {exc}") from exc
     return items
@@ -62,10 +100,13 @@ def _read_jsonl(path: Path) -> list[EvalItem]:
 def load_eval_set(directory: Path) -> EvalSet:
     return EvalSet(
         name=str(directory),
-        questions=_read_jsonl(directory / "questions.jsonl"),
-        out_of_scope=_read_jsonl(directory / "out_of_scope.jsonl"),
-        red_flags=_read_jsonl(directory / "red_flags.jsonl"),
-        not_red_flags=_read_jsonl(directory / "not_red_flags.jsonl"),
+        questions=_read_jsonl(directory / "questions.jsonl", EvalItem),
+        out_of_scope=_read_jsonl(directory / "out_of_scope.jsonl", EvalItem),
+        red_flags=_read_jsonl(directory / "red_flags.jsonl", EvalItem),
+        not_red_flags=_read_jsonl(directory / "not_red_flags.jsonl", EvalItem),
+        conversations=_read_jsonl(directory / "conversations.jsonl", EvalConversation),
+        client_questions=_read_jsonl(directory / "client_questions.jsonl", EvalItem),
+        near_domain=_read_jsonl(directory / "near_domain_out_of_scope.jsonl", EvalItem),
     )
 
 

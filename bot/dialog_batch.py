@@ -1,0 +1,106 @@
+"""Conversation turns answered through the dialog engine, mapped to the ``ask --json`` contract.
+
+``calfcoach ask --json --batch`` and ``calfcoach eval`` both need "this message, given the
+earlier turns of the same chat". Running the turns through the real
+:class:`~bot.conversation.Conversations` (engine + in-memory store, user id = conversation
+id) rather than a second code path means whatever context the engine keeps in the
+conversation state applies here unchanged, and what is measured is what chat users get.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from bot.conversation import Conversations
+from bot.engine import Engine, Incoming, Reply
+from bot.qa.models import Answer
+from bot.qa.service import QAService
+from bot.rendering import to_plain
+from bot.storage.memory import MemoryStore
+
+# Replies that are not part of an answer: the self-test's next question is kept in the
+# text (a user sees it) but never decides what kind of turn it was.
+_PROMPT_KINDS = frozenset({"prompt", "chart", "reminder_offer"})
+
+
+class _RecordingQA:
+    """Delegates to the QA service and remembers the last :class:`Answer` it produced.
+
+    The engine builds replies from answers but a :class:`Reply` carries no sources or
+    passages; recording whichever service call made an answer (``answer`` today, any new
+    context-aware method the engine gains later) keeps those contract fields filled
+    without touching the engine.
+    """
+
+    def __init__(self, service: QAService) -> None:
+        self._service = service
+        self.last: Answer | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._service, name)
+        if not callable(value):
+            return value
+
+        def recorded(*args: Any, **kwargs: Any) -> Any:
+            result = value(*args, **kwargs)
+            if isinstance(result, Answer):
+                self.last = result
+            elif isinstance(result, list) and result and isinstance(result[-1], Answer):
+                self.last = result[-1]
+            return result
+
+        return recorded
+
+
+def replies_to_contract(
+    question: str, replies: Sequence[Reply], answer: Answer | None
+) -> dict[str, object]:
+    """Map one engine step to the answer contract (plus ``kind``).
+
+    A red-flag reply makes the turn a referral (``red_flag`` true); an out-of-scope decline
+    makes it ``in_scope`` false; the text is what the user would read, section lines
+    included. Sources and passages come from the QA answer the step used, if any.
+    """
+    kinds = [r.kind for r in replies]
+    red_flag = "red_flag" in kinds
+    declined = "out_of_scope" in kinds and not red_flag
+    main = next((k for k in kinds if k not in _PROMPT_KINDS), kinds[0] if kinds else "text")
+    text = "\n\n".join(part for part in (to_plain(r).strip() for r in replies) if part)
+    use_answer = answer is not None and answer.kind in kinds
+    return {
+        "question": question,
+        "in_scope": not declined,
+        "red_flag": red_flag,
+        "answer": text,
+        "sources": [s.model_dump() for s in answer.sources] if use_answer and answer else [],
+        "passages": [p.model_dump() for p in answer.passages] if use_answer and answer else [],
+        "kind": "red_flag" if red_flag else main,
+    }
+
+
+class DialogRunner:
+    """Answers turns of many conversations, each with the context of its earlier turns."""
+
+    def __init__(self, service: QAService) -> None:
+        self._qa = _RecordingQA(service)
+        # The recorder quacks like the service; the engine only calls its methods.
+        engine = Engine(self._qa, charts=False)  # type: ignore[arg-type]
+        self.conversations = Conversations(engine, MemoryStore())
+
+    async def ask(self, conversation_id: str, question: str) -> dict[str, object]:
+        """One turn of one conversation (turns of a conversation must be awaited in order)."""
+        self._qa.last = None
+        replies = await self.conversations.handle(Incoming(user_id=conversation_id, text=question))
+        contract = replies_to_contract(question, replies, self._qa.last)
+        contract["conversation"] = conversation_id
+        return contract
+
+    async def ask_all(self, turns: Sequence[tuple[str, str]]) -> list[dict[str, object]]:
+        """``(conversation id, question)`` pairs in file order, answered in that order."""
+        return [await self.ask(cid, question) for cid, question in turns]
+
+    def run(self, turns: Sequence[tuple[str, str]]) -> list[dict[str, object]]:
+        """Synchronous :meth:`ask_all` for the CLI and the evaluation."""
+        return asyncio.run(self.ask_all(turns))
