@@ -283,13 +283,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
         rows.append(("all", evaluate(service, sets)))
     chat_rows = _conversation_rows(service, sets)
     if args.json:
-        from bot.eval_conversations import as_json
+        from tooling.eval_conversations import as_json
 
         print(as_json(dump_json(rows), chat_rows))
         return 0
     print(format_report(rows))
     if chat_rows:
-        from bot.eval_conversations import format_conversation_report
+        from tooling.eval_conversations import format_conversation_report
 
         print()
         print(format_conversation_report(chat_rows))
@@ -304,7 +304,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def _conversation_rows(service, sets):  # -> list[tuple[str, ConversationMetrics]]
     """The conversation report per set holding chats or client questions, plus "all"."""
-    from bot.eval_conversations import evaluate_conversations, has_conversation_data
+    from tooling.eval_conversations import evaluate_conversations, has_conversation_data
 
     with_chats = [s for s in sets if has_conversation_data(s)]
     rows = [(s.name, evaluate_conversations(service, [s])) for s in with_chats]

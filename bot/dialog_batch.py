@@ -11,52 +11,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
 
-from bot.conversation import Conversations
-from bot.engine import Engine, Incoming, Reply
-from bot.qa.models import Answer
+from bot.engine import Incoming, Reply
 from bot.qa.service import QAService
 from bot.rendering import to_plain
 from bot.storage.memory import MemoryStore
 
+CHANNEL = "batch"  # conversations of `calfcoach ask --batch` and `calfcoach eval`
 # Replies that are not part of an answer: the self-test's next question is kept in the
 # text (a user sees it) but never decides what kind of turn it was.
 _PROMPT_KINDS = frozenset({"prompt", "chart", "reminder_offer"})
 
 
-class _RecordingQA:
-    """Delegates to the QA service and remembers the last :class:`Answer` it produced.
-
-    The engine builds replies from answers but a :class:`Reply` carries no sources or
-    passages; recording whichever service call made an answer (``answer`` today, any new
-    context-aware method the engine gains later) keeps those contract fields filled
-    without touching the engine.
-    """
-
-    def __init__(self, service: QAService) -> None:
-        self._service = service
-        self.last: Answer | None = None
-
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self._service, name)
-        if not callable(value):
-            return value
-
-        def recorded(*args: Any, **kwargs: Any) -> Any:
-            result = value(*args, **kwargs)
-            if isinstance(result, Answer):
-                self.last = result
-            elif isinstance(result, list) and result and isinstance(result[-1], Answer):
-                self.last = result[-1]
-            return result
-
-        return recorded
-
-
-def replies_to_contract(
-    question: str, replies: Sequence[Reply], answer: Answer | None
-) -> dict[str, object]:
+def replies_to_contract(question: str, replies: Sequence[Reply]) -> dict[str, object]:
     """Map one engine step to the answer contract (plus ``kind``).
 
     A red-flag reply makes the turn a referral (``red_flag`` true); an out-of-scope decline
@@ -68,7 +35,8 @@ def replies_to_contract(
     declined = "out_of_scope" in kinds and not red_flag
     main = next((k for k in kinds if k not in _PROMPT_KINDS), kinds[0] if kinds else "text")
     text = "\n\n".join(part for part in (to_plain(r).strip() for r in replies) if part)
-    use_answer = answer is not None and answer.kind in kinds
+    answer = next((r.answer for r in replies if r.answer is not None), None)
+    use_answer = answer is not None
     return {
         "question": question,
         "in_scope": not declined,
@@ -84,16 +52,16 @@ class DialogRunner:
     """Answers turns of many conversations, each with the context of its earlier turns."""
 
     def __init__(self, service: QAService) -> None:
-        self._qa = _RecordingQA(service)
-        # The recorder quacks like the service; the engine only calls its methods.
-        engine = Engine(self._qa, charts=False)  # type: ignore[arg-type]
-        self.conversations = Conversations(engine, MemoryStore())
+        from bot.bootstrap import bootstrap
+
+        app = bootstrap(store=MemoryStore(), qa=service, charts=False)
+        self.conversations = app.conversations
 
     async def ask(self, conversation_id: str, question: str) -> dict[str, object]:
         """One turn of one conversation (turns of a conversation must be awaited in order)."""
-        self._qa.last = None
-        replies = await self.conversations.handle(Incoming(user_id=conversation_id, text=question))
-        contract = replies_to_contract(question, replies, self._qa.last)
+        incoming = Incoming(channel=CHANNEL, user_id=conversation_id, text=question)
+        replies = await self.conversations.handle(incoming)
+        contract = replies_to_contract(question, replies)
         contract["conversation"] = conversation_id
         return contract
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.evaluation import EvalConversation, EvalItem, EvalSet, EvalTurn, load_eval_set
 from knowledge.guide import Guide, load_guide
 from tests.conftest import OWN_EVAL
+from tooling.evaluation import EvalConversation, EvalItem, EvalSet, EvalTurn, load_eval_set
 
 
 def phrases_not_in_guide(eval_set: EvalSet, guide: Guide) -> list[str]:

@@ -6,7 +6,7 @@ Eval folders hold JSONL files in the format of ``../shared/eval/README.md``:
 ``any`` phrases) counts as in-scope questions and measures red-flag false alarms.
 ``conversations.jsonl`` (``{"id", "turns": [{"q", "any"} | {"q", "refer": true}]}``),
 ``client_questions.jsonl`` (``{"q", "any"}``) and ``near_domain_out_of_scope.jsonl``
-(``{"q"}``) are scored by :mod:`bot.eval_conversations`.
+(``{"q"}``) are scored by :mod:`tooling.eval_conversations`.
 """
 
 from __future__ import annotations

@@ -73,7 +73,7 @@ def answer_reply(answer: Answer, phrases: Phrases, *, in_chat: bool = True) -> R
     in a chat (not inside the self-test) also points to the self-test.
     """
     if answer.kind == "red_flag":
-        return Reply(text=answer.body, kind=answer.kind)
+        return Reply(text=answer.body, kind=answer.kind, answer=answer)
     text = answer.body
     if answer.kind == "out_of_scope" and in_chat:
         text = f"{text}\n{phrases.out_of_scope_chat_suffix}"
@@ -91,6 +91,7 @@ def answer_reply(answer: Answer, phrases: Phrases, *, in_chat: bool = True) -> R
         sections=tuple(s.section for s in answer.sources),
         kind=answer.kind,
         buttons=tuple(rows),
+        answer=answer,
     )
 
 

@@ -8,6 +8,10 @@ with :class:`Reply` objects that an output channel renders. Users are identified
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.qa.models import Answer
 
 
 @dataclass(frozen=True)
@@ -47,3 +51,4 @@ class Reply:
     image: bytes | None = None
     kind: str = "text"
     edit: bool = False  # replace the message whose button was pressed, where the channel can
+    answer: Answer | None = None  # the guide answer behind the text (for the JSON contract)

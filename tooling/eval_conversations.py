@@ -20,8 +20,8 @@ from collections.abc import Iterable
 from pydantic import BaseModel
 
 from bot.dialog_batch import DialogRunner
-from bot.evaluation import EvalSet, EvalTurn
 from bot.qa.service import QAService
+from tooling.evaluation import EvalSet, EvalTurn
 
 
 class ConversationMetrics(BaseModel):
