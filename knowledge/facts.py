@@ -23,6 +23,7 @@ _FILES = (
     "synonyms",
     "intents",
     "red_flags",
+    "triage_text",
 )
 
 

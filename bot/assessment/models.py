@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Side = Literal["left", "right"]
 FindingSide = Literal["left", "right", "both"] | None
@@ -15,15 +15,6 @@ HistoryId = Literal[
     "calf_strain",
     "shin_splints",
     "medial_ankle_pain",
-]
-RedFlagId = Literal[
-    "sudden_pop",
-    "cannot_bear_weight",
-    "rapid_swelling_bruising",
-    "foot_circulation",
-    "calf_swelling_redness_warmth",
-    "numbness_tingling",
-    "chest_pain_breathless",
 ]
 HISTORY_LABELS: dict[str, str] = {
     "ankle_sprain": "Ankle sprains",
@@ -68,7 +59,23 @@ class AssessmentInput(_Strict):
     balance_seconds: SecondsPerSide | None = None
     heel_valgus: FlagPerSide | None = None
     history: tuple[HistoryId, ...] = ()
-    red_flags: tuple[RedFlagId, ...] = ()
+    red_flags: tuple[str, ...] = Field(
+        default=(), description="Red-flag ids from knowledge/data/red_flags.yaml."
+    )
+
+    @field_validator("red_flags")
+    @classmethod
+    def _known_red_flags(cls, ids: tuple[str, ...]) -> tuple[str, ...]:
+        """Checked against the catalogue, not a list here, so the ids have one source;
+        earlier ids (in saved self-tests and stored results) are read as today's."""
+        from knowledge.facts import load_facts
+
+        knowledge = load_facts()
+        try:
+            mapped = [knowledge.red_flag_id(i) for i in ids]
+        except KeyError as exc:
+            raise ValueError(str(exc.args[0])) from None
+        return tuple(dict.fromkeys(mapped))
 
 
 class Finding(_Strict):
