@@ -17,8 +17,9 @@ from bot.qa.models import Answer, Passage, Source
 from bot.qa.question import validate_question
 from bot.qa.scope import ScopeThresholds, in_scope
 from bot.qa.sections import with_section_line
-from bot.safety import Triage, triage
+from bot.safety import Triage
 from bot.settings import Settings
+from bot.triage_model import Triager, build_neighbours, load_examples
 from index.embedding import TextEncoder
 from index.retrieval import Hit, Retrieval, Retriever
 from knowledge.models import Knowledge
@@ -110,8 +111,13 @@ class QAService:
         max_chars: int = 700,
         thresholds: ScopeThresholds | None = None,
         cache_size: int = 0,
+        triager: Triager | None = None,
     ) -> None:
         self.retriever = retriever
+        # Never without triage: with no stored example vectors, embed them here.
+        self.triager = triager or Triager(
+            build_neighbours(retriever.encode, load_examples()), knowledge.red_flags
+        )
         self.cache = AnswerCache(cache_size)
         self.knowledge = knowledge
         self.max_chars = max_chars
@@ -126,6 +132,7 @@ class QAService:
         the index must be (re)built; a fresh start loads onnxruntime and the stored vectors.
         Returns the service and a notice saying what had to be rebuilt, if anything.
         """
+        from bot.triage_model import load_or_build_neighbours
         from index.store import load_or_build
         from knowledge.facts import load_facts
 
@@ -134,11 +141,19 @@ class QAService:
         notice = "; ".join(n for n in (prepared, rebuilt) if n) or None
         knowledge = load_facts()
         retriever = Retriever(index, encoder, knowledge.synonyms, intents=knowledge.intents)
+        neighbours, examples_notice = load_or_build_neighbours(
+            settings.resolved_index_dir.parent / "triage",
+            retriever.encode,
+            encoder.fingerprint,
+            knowledge.red_flags,
+        )
+        notice = "; ".join(n for n in (notice, examples_notice) if n) or None
         service = cls(
             retriever,
             knowledge,
             max_chars=settings.answer_max_chars,
             cache_size=settings.answer_cache_size,
+            triager=Triager(neighbours, knowledge.red_flags),
         )
         return service, notice
 
@@ -159,11 +174,12 @@ class QAService:
         cached = self.cache.get(cleaned)
         if cached is not None:
             return cached
-        flags = triage(cleaned, self.knowledge.red_flags)
+        # The vector serves triage and retrieval alike: triage costs no second encode.
+        vector = await self.retriever.encode_async(cleaned)
+        flags = self.triager(cleaned, vector)
         if flags.is_red_flag:
             answer = self._red_flag(cleaned, flags)
         else:
-            vector = await self.retriever.encode_async(cleaned)
             retrieval = await asyncio.to_thread(
                 self.retriever.search, cleaned, SEARCH_DEPTH, vector
             )
@@ -174,31 +190,35 @@ class QAService:
     def answer_many(self, questions: Sequence[str]) -> list[Answer]:
         """Answer several questions, encoding the ones that need retrieval in one batch."""
         cleaned = [validate_question(q) for q in questions]
-        results: list[Answer | None] = [None] * len(cleaned)
-        pending: list[int] = []
-        for i, question in enumerate(cleaned):
-            flags = triage(question, self.knowledge.red_flags)
+        if not cleaned:
+            return []
+        vectors = self.retriever.encode(cleaned)
+        results: list[Answer] = []
+        for question, vector in zip(cleaned, vectors, strict=True):
+            flags = self.triager(question, vector)
             if flags.is_red_flag:
-                results[i] = self._red_flag(question, flags)
+                results.append(self._red_flag(question, flags))
             else:
-                pending.append(i)
-        if pending:
-            vectors = self.retriever.encode([cleaned[i] for i in pending])
-            for i, vector in zip(pending, vectors, strict=True):
-                retrieval = self.retriever.search(cleaned[i], k=SEARCH_DEPTH, vector=vector)
-                results[i] = self._from_retrieval(retrieval)
-        return [r for r in results if r is not None]
+                retrieval = self.retriever.search(question, k=SEARCH_DEPTH, vector=vector)
+                results.append(self._from_retrieval(retrieval))
+        return results
 
-    @staticmethod
-    def _red_flag(question: str, flags: Triage) -> Answer:
+    def triage(self, text: str) -> Triage:
+        """The red flags in one message (the engine asks this of every free-text line)."""
+        cleaned = validate_question(text)
+        return self.triager(cleaned, self.retriever.encode([cleaned])[0])
+
+    def _red_flag(self, question: str, flags: Triage) -> Answer:
+        text = flags.referral_text(self.knowledge.triage_text)
         return Answer(
             question=question,
             in_scope=True,
             red_flag=True,
-            answer=flags.referral_text(),
-            body=flags.referral_text(),
+            answer=text,
+            body=text,
             kind="red_flag",
             red_flag_ids=flags.ids,
+            urgency=flags.urgency,
         )
 
     def _from_retrieval(self, retrieval: Retrieval) -> Answer:
