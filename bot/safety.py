@@ -282,7 +282,7 @@ def told_as_past(text: str) -> bool:
 # painless click ("my ankle pops when I rotate it, doesn't hurt"), are not injuries.
 _EVENT_WORD = re.compile(r"\b(?:pop|popped|popping|snap|snapped|snapping|crack(?:ed)?|twang)\b")
 _NOT_AN_EVENT = re.compile(
-    r"\b(?:to|could|might|would|will|gonna|really|make|makes|making|want|wanna)\s+(?:\w+\s+)?$"
+    r"\b(?:to|could|might|would|will|gonna|really|make|makes|making|want|wanna)\s+(?:\w+\s+){0,2}$"
 )
 _PAINLESS = re.compile(
     r"\b(?:doesn'?t|does not|didn'?t|don'?t|no|not|never|without) (?:really )?"
@@ -349,8 +349,10 @@ def _clot_risk_context(text: str) -> bool:
 def _compartment(text: str) -> bool:
     live = " ".join(s for s in _sentences(text) if not _told_as_past(s))
     severe = any(not _negated(live, m.start()) for m in _SEVERE_PAIN.finditer(live))
-    return severe and len({m.group(0) for m in _TENSE.finditer(live)}) >= 1 and bool(
-        re.search(r"\b(?:calf|calves|shin|lower leg|leg)\b", live)
+    return (
+        severe
+        and len({m.group(0) for m in _TENSE.finditer(live)}) >= 1
+        and bool(re.search(r"\b(?:calf|calves|shin|lower leg|leg)\b", live))
     )
 
 

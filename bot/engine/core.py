@@ -17,11 +17,12 @@ from bot.assessment import AssessmentInput, AssessmentResult, assess
 from bot.assessment.report import findings_text, program_text
 from bot.engine.form import HISTORY_IDS, PREFIX, FormStep, Invalid, build_steps, next_step
 from bot.engine.messages import Button, Incoming, Reply
+from bot.engine.referral import ReferralState, follow
 from bot.engine.state import ConversationState, FormState
 from bot.qa.models import Answer
 from bot.qa.question import InvalidQuestion
 from bot.qa.service import QAService
-from bot.safety import Triage, triage
+from bot.safety import Triage, rule_flags
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,6 @@ TEST_HELP = (
     "You can also ask a question at any time; I'll answer it and come back to the test."
 )
 GREETING = "Hi! I'm CalfCoach. " + HELP_TEXT
-STOPPED = Reply("I've stopped the self-test: please get checked first.")
 START_TEST_BUTTON = Button("Start the self-test", payload=f"{PREFIX}start")
 
 _SMALL_TALK = {
@@ -142,6 +142,8 @@ class Engine:
         command, _, argument = text.partition(" ")
         command = command.split("@", 1)[0].lower()
         in_test = state.assessment is not None
+        if command in {"/start", "/restart"}:
+            state.referral = None  # starting over ends a referral (issue 12)
         if command == "/start":
             if argument.strip() == "assess":
                 return self._start_test(state)
@@ -281,16 +283,9 @@ class Engine:
     def _form_answer(self, state: ConversationState, text: str) -> Step:
         form = state.assessment
         assert form is not None
-        flags = triage(text, self.qa.knowledge.red_flags)
+        flags = self._form_triage(text)
         if flags.is_red_flag:
-            state.assessment = None
-            return Step(
-                [
-                    Reply(flags.referral_text(), kind="red_flag"),
-                    STOPPED,
-                ],
-                state,
-            )
+            return self._stop_test(state, flags)
         step = next_step(self.steps, form.answers)
         assert step is not None
         if step.name == "history" and text.lower() == "done":
@@ -320,13 +315,15 @@ class Engine:
         if values.get("red_flags"):
             state.assessment = None
             flags = Triage.of(tuple(values["red_flags"]), self.qa.knowledge.red_flags)
+            state.referral = ReferralState(flags=flags.ids)
             state.last_result = AssessmentResult(findings=(), referral=True, program=None)
             state.last_input = None
             stopped = (
                 "I've stopped the self-test: with this, a clinician should see you before "
                 "any calf testing or training."
             )
-            reply = Reply(f"{flags.referral_text()}\n\n{stopped}", kind="red_flag")
+            text = flags.referral_text(self.qa.knowledge.triage_text)
+            reply = Reply(f"{text}\n\n{stopped}", kind="red_flag")
             return Step([reply], state)
         if next_step(self.steps, form.answers) is not None:
             return self._with_prompt(state, [])
@@ -369,13 +366,8 @@ class Engine:
                 state, [Reply(f"Sorry, I can't use that: {exc}.")], show_how_to=False
             )
         if answer.red_flag:
-            state.assessment = None
-            return Step(
-                [
-                    answer_reply(answer),
-                    STOPPED,
-                ],
-                state,
+            return self._stop_test(
+                state, Triage.of(answer.red_flag_ids, self.qa.knowledge.red_flags)
             )
         return self._with_prompt(state, [answer_reply(answer)], show_how_to=False)
 
@@ -414,4 +406,55 @@ class Engine:
         except InvalidQuestion as exc:
             return Step([Reply(f"Sorry, I can't use that: {exc}.")], state)
         state.last_question = answer.question
+        red_flags = self.qa.knowledge.red_flags
+        now = Triage.of(answer.red_flag_ids, red_flags)
+        decision = follow(state.referral, answer.question, now, self._combined(state, answer))
+        state.referral = decision.state if decision.state != ReferralState() else None
+        wording = self.qa.knowledge.triage_text
+        if decision.action in {"refer", "not_until_checked"}:
+            referral = Triage.of(decision.flags, red_flags).referral_text(wording)
+            if decision.action == "not_until_checked":
+                referral = f"{wording.not_until_checked}\n\n{referral}"
+            return Step([Reply(referral, kind="red_flag")], state)
+        if decision.action == "cleared":
+            return Step([Reply(wording.cleared), answer_reply(answer)], state)
         return Step([answer_reply(answer)], state)
+
+    def _combined(self, state: ConversationState, answer: Answer) -> Triage | None:
+        """Triage of the previous message and this one together, when this one alone
+        raised nothing and no referral is in force (details told across two messages)."""
+        previous = state.referral.previous if state.referral else ""
+        if answer.red_flag or not previous or (state.referral and state.referral.flags):
+            return None
+        room = 1000 - len(answer.question) - 1
+        if room < 20:
+            return None
+        try:
+            return self.qa.triage(f"{previous[-room:]}\n{answer.question}")
+        except InvalidQuestion:
+            return None
+
+    # -- triage mid-test ------------------------------------------------------------------
+
+    def _form_triage(self, text: str) -> Triage:
+        """A red flag typed mid-test. Short answers ("12", "left", "none") get the rules
+        only: a nearest-example vote means nothing on a number."""
+        if len(text.split()) < 3:
+            return Triage.of(rule_flags(text), self.qa.knowledge.red_flags)
+        try:
+            return self.qa.triage(text)
+        except InvalidQuestion:
+            return Triage.of((), self.qa.knowledge.red_flags)
+
+    def _stop_test(self, state: ConversationState, flags: Triage) -> Step:
+        """End the test with the referral, and keep the referral in force afterwards."""
+        state.assessment = None
+        state.referral = ReferralState(flags=flags.ids)
+        wording = self.qa.knowledge.triage_text
+        return Step(
+            [
+                Reply(flags.referral_text(wording), kind="red_flag"),
+                Reply(wording.test_stopped),
+            ],
+            state,
+        )

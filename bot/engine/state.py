@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.assessment.models import AssessmentInput, AssessmentResult
+from bot.engine.referral import ReferralState
 
 
 class FormState(BaseModel):
@@ -31,6 +32,7 @@ class ConversationState(BaseModel):
     tests_completed: int = Field(default=0, ge=0)
     last_question: str | None = None
     turns: int = Field(default=0, ge=0)
+    referral: ReferralState | None = None  # a referral in force, and the last message
 
     @classmethod
     def new(cls, user_id: str) -> ConversationState:
