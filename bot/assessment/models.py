@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 Side = Literal["left", "right"]
 FindingSide = Literal["left", "right", "both"] | None
@@ -16,6 +16,18 @@ HistoryId = Literal[
     "shin_splints",
     "medial_ankle_pain",
 ]
+def _known_red_flag(flag_id: str) -> str:
+    """Checked against the catalogue, not a list here, so the ids have one source; an
+    earlier id (in saved self-tests and stored results) is read as today's."""
+    from knowledge.facts import load_facts
+
+    try:
+        return load_facts().red_flag_id(flag_id)
+    except KeyError as exc:
+        raise ValueError(str(exc.args[0])) from None
+
+
+RedFlagId = Annotated[str, AfterValidator(_known_red_flag)]
 HISTORY_LABELS: dict[str, str] = {
     "ankle_sprain": "Ankle sprains",
     "achilles_pain": "Achilles pain",
@@ -59,23 +71,9 @@ class AssessmentInput(_Strict):
     balance_seconds: SecondsPerSide | None = None
     heel_valgus: FlagPerSide | None = None
     history: tuple[HistoryId, ...] = ()
-    red_flags: tuple[str, ...] = Field(
+    red_flags: tuple[RedFlagId, ...] = Field(
         default=(), description="Red-flag ids from knowledge/data/red_flags.yaml."
     )
-
-    @field_validator("red_flags")
-    @classmethod
-    def _known_red_flags(cls, ids: tuple[str, ...]) -> tuple[str, ...]:
-        """Checked against the catalogue, not a list here, so the ids have one source;
-        earlier ids (in saved self-tests and stored results) are read as today's."""
-        from knowledge.facts import load_facts
-
-        knowledge = load_facts()
-        try:
-            mapped = [knowledge.red_flag_id(i) for i in ids]
-        except KeyError as exc:
-            raise ValueError(str(exc.args[0])) from None
-        return tuple(dict.fromkeys(mapped))
 
 
 class Finding(_Strict):
