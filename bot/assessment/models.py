@@ -16,6 +16,8 @@ HistoryId = Literal[
     "shin_splints",
     "medial_ankle_pain",
 ]
+
+
 def _known_red_flag(flag_id: str) -> str:
     """Checked against the catalogue, not a list here, so the ids have one source; an
     earlier id (in saved self-tests and stored results) is read as today's."""

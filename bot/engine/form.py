@@ -179,12 +179,8 @@ def build_steps() -> tuple[FormStep, ...]:
     )
     safety_buttons = (
         (Button("No, none of these", payload=f"{PREFIX}safety:no"),),
-        tuple(
-            Button(str(f.checklist), payload=f"{PREFIX}safety:{f.checklist}") for f in flags[:5]
-        ),
-        tuple(
-            Button(str(f.checklist), payload=f"{PREFIX}safety:{f.checklist}") for f in flags[5:]
-        ),
+        tuple(Button(str(f.checklist), payload=f"{PREFIX}safety:{f.checklist}") for f in flags[:5]),
+        tuple(Button(str(f.checklist), payload=f"{PREFIX}safety:{f.checklist}") for f in flags[5:]),
     )
     heel_buttons = (
         (
