@@ -63,9 +63,11 @@ def load_encoder(settings: Settings) -> tuple[TextEncoder, str | None]:
 
 
 def build_qa(settings: Settings) -> tuple[QAService, str | None]:
-    """Load the knowledge, the encoder and the index (rebuilding a stale one) into a QA
-    service. With an ONNX backend (the default) torch is imported only when the export or
-    the index must be (re)built. Returns the service and a notice of what was rebuilt."""
+    """Load the knowledge, the encoder, the index and the triage examples (rebuilding a
+    stale one) into a QA service. With an ONNX backend (the default) torch is imported
+    only when the export or the index must be (re)built. Returns the service and a notice
+    of what was rebuilt."""
+    from bot.triage_model import Triager, load_or_build_neighbours
     from index.retrieval import Retriever
     from index.store import load_or_build
     from knowledge.facts import load_facts
@@ -73,14 +75,21 @@ def build_qa(settings: Settings) -> tuple[QAService, str | None]:
     knowledge = load_facts()
     encoder, prepared = load_encoder(settings)
     index, rebuilt = load_or_build(settings.resolved_index_dir, encoder)
-    notice = "; ".join(n for n in (prepared, rebuilt) if n) or None
     retriever = Retriever(index, encoder, knowledge.synonyms, intents=knowledge.intents)
+    neighbours, examples = load_or_build_neighbours(
+        settings.resolved_index_dir.parent / "triage",
+        retriever.encode,
+        encoder.fingerprint,
+        knowledge.red_flags,
+    )
+    notice = "; ".join(n for n in (prepared, rebuilt, examples) if n) or None
     service = QAService(
         retriever,
         knowledge,
         max_chars=settings.answer_max_chars,
         cache_size=settings.answer_cache_size,
         phrases=load_phrases(),
+        triager=Triager(neighbours, knowledge.red_flags),
     )
     return service, notice
 

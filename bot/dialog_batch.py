@@ -36,14 +36,16 @@ def replies_to_contract(question: str, replies: Sequence[Reply]) -> dict[str, ob
     main = next((k for k in kinds if k not in _PROMPT_KINDS), kinds[0] if kinds else "text")
     text = "\n\n".join(part for part in (to_plain(r).strip() for r in replies) if part)
     answer = next((r.answer for r in replies if r.answer is not None), None)
-    use_answer = answer is not None
+    referral = next((r.answer for r in replies if r.kind == "red_flag" and r.answer), None)
+    contract = answer.contract() if answer is not None else {"sources": [], "passages": []}
     return {
         "question": question,
         "in_scope": not declined,
         "red_flag": red_flag,
         "answer": text,
-        "sources": [s.model_dump() for s in answer.sources] if use_answer and answer else [],
-        "passages": [p.model_dump() for p in answer.passages] if use_answer and answer else [],
+        "sources": contract["sources"],
+        "passages": contract["passages"],
+        "triage": referral.contract()["triage"] if referral is not None else None,
         "kind": "red_flag" if red_flag else main,
     }
 

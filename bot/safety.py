@@ -13,24 +13,25 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from knowledge.models import RedFlag
+from knowledge.models import URGENCY_ORDER, RedFlag, TriageText, Urgency
 
 _CANT = r"(?:can'?t|cannot|can not|could ?n'?t|could not|unable to|not able to|no longer able to|impossible to|cant even|can barely|can hardly|barely able to)"
 _BODY = (
     r"(?:achill\w*|calf|calves|heel|ankle|leg|tendon|back of (?:my|the) (?:leg|ankle|heel|calf))"
 )
 _NEGATION = re.compile(
-    r"\b(?:no|not|never|without|didn'?t|did not|wasn'?t|haven'?t)\b[^.!?]{0,25}$"
+    r"\b(?:no|not|never|without|nothing|none|doesn'?t|does not|didn'?t|did not|wasn'?t|haven'?t)\b[^.!?]{0,25}$"
 )
 
 _PATTERNS: dict[str, list[str]] = {
-    "sudden_pop": [
+    "achilles_calf_rupture": [
         rf"\b(?:pop|popped|popping|snap|snapped|snapping|crack(?:ed)?|twang)\b[^.!?]{{0,50}}\b{_BODY}",
         rf"\b{_BODY}[^.!?]{{0,50}}\b(?:pop|popped|popping|snap|snapped|snapping|crack(?:ed)?|twang)\b",
         r"\b(?:felt|heard|there was|i had|got) (?:a |an |this |some )?(?:loud |sudden |huge |big )?(?:pop|snap|crack|twang)\b",
         r"\b(?:kick(?:ed)?|hit|struck|shot|whacked|smacked)\b[^.!?]{0,40}\b(?:back of (?:my|the) (?:leg|calf|ankle|heel)|my (?:calf|achilles|heel))",
         r"\blike (?:someone|somebody|something|a ball|a rock|a stone)[^.!?]{0,30}\b(?:kick|hit|struck|threw|shot|smack)",
         r"\b(?:tore|torn|rupture[sd]?|ripped) (?:my )?(?:achill\w*|calf)",
+        r"\b(?:tore|torn|ripped|rupture[sd]?) (?:something|a muscle) (?:in|at) (?:my|the) (?:calf|achill\w*|lower leg|heel)",
         r"\bmy (?:achill\w*|calf)[^.!?]{0,30}\b(?:tore|torn|rupture[sd]?|ripped|snapped)\b",
         rf"\b{_CANT} (?:\w+ ){{0,3}}(?:stand|get|go|rise|come up|push up|lift (?:myself )?up)\b[^.!?]{{0,20}}\b(?:on|onto|up on) (?:my |the )?(?:toes|tip ?toes?|tippy ?toes|tiptoes?|ball of)",
         rf"\b{_CANT} (?:\w+ ){{0,2}}push off\b",
@@ -40,23 +41,24 @@ _PATTERNS: dict[str, list[str]] = {
         rf"\b{_CANT} (?:\w+ ){{0,2}}(?:tip ?toe|tiptoe|tippy ?toe)",
         rf"\b{_CANT} (?:do|manage|perform) (?:a single|even one|one|any) (?:calf|heel|toe) raises?\b",
     ],
-    "cannot_bear_weight": [
+    "suspected_fracture": [
         rf"\b{_CANT} (?:\w+ ){{0,2}}(?:bear|put|take|place) (?:any |much |my )?weight\b",
         rf"\b{_CANT} (?:\w+ ){{0,2}}walk\b",
         rf"\b{_CANT} (?:\w+ ){{0,2}}stand on (?:it|(?:the|that|my)(?: left| right| injured| bad| hurt)? (?:leg|foot|ankle))\b",
-        r"\b(?:bent funny|looks deformed|deformed|at a (?:weird|funny|strange) angle|out of place|bone (?:sticking|poking) out)\b",
+        r"\b(?:bent funny|looks deformed|deformed|at a (?:weird|funny|strange|odd) angle|out of place|bone (?:sticking|poking) out|"
+        r"out of shape|(?:bent|facing|pointing) (?:in )?(?:the wrong way|(?:a|the) (?:weird|wrong|funny|strange|odd) (?:way|direction))|looks (?:crooked|bent))\b",
         r"\b(?:unable|impossible) to (?:bear|take) weight\b",
         r"\bnon[- ]weight[- ]bearing\b",
         r"\b(?:had to be|have to be|got) carried\b",
     ],
-    "calf_swelling_redness_warmth": [
+    "suspected_dvt": [
         r"\b(?:swollen|swelling|swelled|swell|puffy|puffed)\b[^.!?]{0,80}\b(?:red|redness|warm|warmth|hot|heat|burning hot)\b",
         r"\b(?:red|redness|warm|warmth|hot)\b[^.!?]{0,80}\b(?:swollen|swelling|swelled|puffy)\b",
         r"\b(?:suddenly|all of a sudden|overnight)\b[^.!?]{0,60}\b(?:swollen|swelling|swelled|puffy|bigger|larger|fatter)\b",
         r"\b(?:swollen|swelling|swelled|puffy|bigger|larger)\b[^.!?]{0,60}\b(?:suddenly|all of a sudden|overnight)\b",
         r"\b(?:swollen|swelling|swelled|puffy|tight and painful)\b[^.!?]{0,80}\b(?:flight|flew|plane|surgery|operation|bed ?rest|long (?:drive|car ride|trip|journey)|hospital|cast|the pill)\b",
         r"\b(?:flight|flew|plane|surgery|operation|bed ?rest|long (?:drive|car ride|trip|journey)|cast)\b[^.!?]{0,80}\b(?:swollen|swelling|swelled|puffy)\b",
-        r"\b(?:blood clot|clot|dvt|deep vein thrombosis|thrombosis)\b",
+        r"\b(?:is it|could it be|might it be|could this be|might be|may be|maybe|think (?:it'?s|i have|i'?ve got)|worried (?:it'?s|about)|scared (?:it'?s|of)) (?:a |an )?(?:blood clot|clot|dvt|deep vein thrombosis|thrombosis)\b",
         r"\bcalf[^.!?]{0,40}\b(?:red|warm|hot) (?:to the touch|and (?:swollen|painful|tender|sore))",
         r"\b(?:warm|hot|red) (?:and )?(?:tender|painful|sore)? ?(?:spot|patch|area)? ?(?:on|in) my calf\b",
     ],
@@ -74,11 +76,27 @@ _PATTERNS: dict[str, list[str]] = {
         r"\bburning\b[^.!?]{0,40}\b(?:down (?:my|the) leg|into (?:my|the) (?:foot|toes))",
         r"\b(?:lost|losing|loss of) (?:all )?(?:feeling|sensation)\b",
     ],
-    "chest_pain_breathless": [
+    "suspected_pe": [
         r"\bchest (?:pain|pains|tight\w*|pressure|hurts|is hurting|feels tight)\b",
+        r"\btight chest\b",
+        r"\bcough\w*\b[^.!?]{0,40}\bblood\b",
+        r"\bpain\w*\b[^.!?]{0,25}\b(?:when|while|as|on) (?:i )?(?:breath\w*|inhal\w*|take a (?:deep )?breath)",
+        r"\b(?:get|gets|getting|got) puffed\b",
         r"\b(?:pain|tightness|pressure) in (?:my|the) chest\b",
         r"\b(?:short(?:ness)? of breath|breathless\w*|can'?t (?:catch my )?breathe?|hard to breathe|struggling to breathe|trouble breathing|difficulty breathing|coughing (?:up )?blood|out of breath)\b",
         r"\bpain\w* (?:when|while|as) (?:i )?(?:breathe|breathing|inhale|take a (?:deep )?breath)",
+    ],
+    "infection": [
+        r"\b(?:red|redness|hot|warm|swollen|inflamed)\b[^.!?]{0,60}\b(?:spreading|spread|getting bigger|grown|growing|got bigger)\b",
+        r"\bred (?:streaks?|lines?)\b",
+        r"\b(?:redness|red|hot|swollen|infected)\b[^.!?]{0,80}\b(?:fever\w*|temperature|shivery|shivering|chills|rigors|pus)\b",
+        r"\b(?:fever\w*|temperature|shivery|chills)\b[^.!?]{0,80}\b(?:redness|red|hot|swollen)\b",
+    ],
+    "plantar_fascia_rupture": [
+        r"\b(?:ruptured|tore|torn|snapped|ripped) (?:my |the )?plantar\b",
+        r"\bplantar fascia\b[^.!?]{0,25}\b(?:ruptured|rupture|tore|torn|went|snapped|popped|gave)\b",
+        r"\b(?:pop|popped|popping|snap|snapped|tear|tore|tearing|ripp\w*|gave way|gave)\b[^.!?]{0,40}\b(?:under (?:my|the) foot|(?:bottom|sole) of (?:my|the) foot|in (?:my|the) arch|my arch|the arch|under (?:my|the) heel|in the sole)\b",
+        r"\bbruis\w*\b[^.!?]{0,20}\b(?:on|in|under|along) (?:the |my )?(?:sole|arch|bottom of (?:my|the) foot)\b",
     ],
 }
 
@@ -92,7 +110,7 @@ _INJURY = re.compile(
     r"(?:hit|smashed|struck|whacked) (?:my|the|it)|got (?:hit|stamped|stepped on))\b"
 )
 _AFTER_INJURY: dict[str, list[str]] = {
-    "cannot_bear_weight": [
+    "suspected_fracture": [
         rf"\b{_CANT} (?:\w+ ){{0,2}}put (?:my |the |that |this )?(?:foot|leg) (?:down|on the (?:floor|ground))",
         r"\b(?:it'?s|it is|is it|if it'?s) (?:broken|fractured)\b",
     ],
@@ -139,11 +157,36 @@ _CLAUSE_BREAK = re.compile(r"[,;:]|\b(?:but|though|although|however|yet)\b")
 _HEDGE = re.compile(
     r"\b(?:not sure|not certain|don'?t know|do not know|no idea|unsure|wondering)\b"
 )
+# Pain far beyond what the injury or workout explains, in a tight or swollen leg: the
+# earliest sign of acute compartment syndrome (see red_flags.yaml sources).
+_SEVERE_PAIN = re.compile(
+    r"\b(?:unbearable|excruciating|agony|agonising|agonizing|out of (?:all )?proportion|"
+    r"(?:way|much|far) (?:more|worse) than (?:normal|usual|it should|expected|i'?d expect)|"
+    r"(?:way|much|far) worse than normal|like (?:it'?s|it is) going to (?:burst|explode)|"
+    r"painkillers? (?:don'?t|do not|aren'?t|are not|isn'?t|not) (?:help|touch|work|do)\w*|"
+    r"hurts like crazy|keeps? getting worse|getting worse and worse)\b"
+)
+_TENSE = re.compile(
+    r"\b(?:rock hard|hard as (?:a )?rock|tight|tense|swollen|swelling|shiny|hard)\b"
+)
+# One calf's symptoms and a reason for a clot (NICE CG92 and NHS risk factors): the two can
+# be sentences apart ("my calf is swollen and warm. I flew back from Sydney yesterday").
+_CALF = re.compile(r"\b(?:calf|calves|lower leg|leg|back of (?:my|the) (?:leg|knee))\b")
+_CALF_SYMPTOM = re.compile(
+    r"\b(?:pain\w*|ach\w*|sore|tender\w*|swollen|swelling|swelled|puffy|puffed up|warm|hot|red|"
+    r"throbb\w*|hurts?|hurting|cramp\w*|darker|discolou?red)\b"
+)
+_CLOT_RISK = re.compile(
+    r"\b(?:flight|flights|flew|flying|plane|long[- ]haul|(?:long|\d+ ?(?:hour|hr)s?) (?:drive|car ride|trip|journey|coach|bus|train)|"
+    r"travell?ing|surgery|operation|op\b|post[- ]?op|arthroscopy|replacement|replaced|cast|plaster|boot|"
+    r"bed ?rest|bedridden|in bed|laid up|hospital|pregnan\w*|weeks pregnant|postpartum|gave birth|"
+    r"had (?:a|my) baby|the pill|contracepti\w*|hrt|immobili[sz]\w*)\b"
+)
+_BOTH_SIDES = re.compile(r"\bboth (?:legs|calves|sides|ankles|feet)\b|\beach (?:leg|side|calf)\b")
 _COMPILED = {key: [re.compile(p) for p in patterns] for key, patterns in _PATTERNS.items()}
 _COMPILED_AFTER_INJURY = {
     key: [re.compile(p) for p in patterns] for key, patterns in _AFTER_INJURY.items()
 }
-_URGENCY_ORDER = {"emergency": 0, "urgent": 1, "soon": 2}
 
 
 @dataclass(frozen=True)
@@ -154,9 +197,20 @@ class Triage:
 
     @classmethod
     def of(cls, ids: set[str] | tuple[str, ...], red_flags: tuple[RedFlag, ...]) -> Triage:
-        """The flags with these ids, most urgent first (a checklist answer or a match)."""
-        chosen = [flag for flag in red_flags if flag.id in set(ids)]
-        return cls(flags=tuple(sorted(chosen, key=lambda f: _URGENCY_ORDER[f.urgency])))
+        """The flags with these ids (earlier ids mapped), most urgent first.
+
+        An id the catalogue does not know is a programming error, raised, never dropped:
+        a silently lost flag is a missed referral.
+        """
+        by_id = {flag.id: flag for flag in red_flags}
+        by_id |= {old: flag for flag in red_flags for old in flag.replaces}
+        unknown = set(ids) - set(by_id)
+        if unknown:
+            raise KeyError(f"unknown red-flag ids {sorted(unknown)}")
+        chosen = {by_id[i].id: by_id[i] for i in ids}.values()
+        return cls(
+            flags=tuple(sorted(chosen, key=lambda f: (URGENCY_ORDER[f.urgency], f.checklist)))
+        )
 
     @property
     def is_red_flag(self) -> bool:
@@ -166,22 +220,18 @@ class Triage:
     def ids(self) -> tuple[str, ...]:
         return tuple(flag.id for flag in self.flags)
 
-    def referral_text(self) -> str:
-        """A calm referral: what to do and how soon, never a program or exercise advice."""
+    @property
+    def urgency(self) -> Urgency | None:
+        """The most urgent flag's urgency (``None`` when nothing was raised)."""
+        return self.flags[0].urgency if self.flags else None
+
+    def referral_text(self, text: TriageText) -> str:
+        """A calm referral, urgency first: what to do now and what not to do, never a
+        program or exercise advice."""
         if not self.flags:
             return ""
-        urgent = self.flags[0].urgency
-        opening = {
-            "emergency": "This needs medical attention right away, not a training plan.",
-            "urgent": "Please have this checked by a clinician before any training.",
-            "soon": "This is something for a clinician to look at, not a training plan.",
-        }[urgent]
         body = "\n\n".join(flag.referral for flag in self.flags)
-        closing = (
-            "I can't assess injuries, so I won't suggest exercises for this. Once a clinician "
-            "has cleared you, I'm happy to help with calf and ankle training."
-        )
-        return f"{opening}\n\n{body}\n\n{closing}"
+        return f"{text.urgency_openings[self.flags[0].urgency]}\n\n{body}\n\n{text.closing}"
 
 
 def _normalize(text: str) -> str:
@@ -195,19 +245,119 @@ def _negated(text: str, start: int) -> bool:
     return bool(_NEGATION.search(window)) and not _HEDGE.search(window)
 
 
+_RECENT = re.compile(
+    r"\b(?:today|yesterday|tonight|this (?:morning|afternoon|evening|week)|last night|just now|"
+    r"an hour ago|re-?(?:injur|ruptur|tore|tear)\w*|now (?:it|i|my)|since then|"
+    r"(?:did it|done it|tore it|hurt it|injured it|went|gone|popped|snapped|happened|broke it) again)\b"
+)
+# Told as the past: explicit years, months or seasons ago, or healed and back to normal. Not
+# "rehab" (people ask how to rehab a fresh tear) and not "weeks ago" on its own.
+_RESOLVED = re.compile(
+    r"\b(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|few|several|many|couple(?: of)?) "
+    r"(?:years?|yrs?|months?|seasons?|summers?|winters?) (?:ago|back)\b"
+    r"|\bin (?:19|20)\d\d\b|\bback in\b|\b(?:last|previous) (?:year|season|summer|winter|spring|autumn|fall)\b"
+    r"|\b(?:fully |all )?(?:healed|recovered|resolved|cleared|discharged)\b|\b(?:fine|good|ok|okay) now\b"
+    r"|\bback (?:to|playing|running|training|lifting|at)\b|\bas a (?:kid|child|teen\w*)\b|\byears back\b|\blong ago\b"
+)
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?;])\s+|\n+", text) if s.strip()]
+
+
+def _told_as_past(sentence: str) -> bool:
+    """An old or healed injury ("ruptured it 4 years ago, fully healed"), not a new one."""
+    return bool(_RESOLVED.search(sentence)) and not _RECENT.search(sentence)
+
+
+def told_as_past(text: str) -> bool:
+    """The whole message is about an old or healed injury: no sentence is told as now."""
+    sentences = _sentences(_normalize(text))
+    return any(_RESOLVED.search(s) for s in sentences) and not any(
+        _RECENT.search(s) for s in sentences
+    )
+
+
+# "Pop" as a wish or a what-if ("make my calves pop", "feels like it could snap"), and a
+# painless click ("my ankle pops when I rotate it, doesn't hurt"), are not injuries.
+_EVENT_WORD = re.compile(r"\b(?:pop|popped|popping|snap|snapped|snapping|crack(?:ed)?|twang)\b")
+_NOT_AN_EVENT = re.compile(
+    r"\b(?:to|could|might|would|will|gonna|really|make|makes|making|want|wanna)\s+(?:\w+\s+){0,2}$"
+)
+_PAINLESS = re.compile(
+    r"\b(?:doesn'?t|does not|didn'?t|don'?t|no|not|never|without) (?:really )?"
+    r"(?:hurt\w*|pain\w*|sore)\b|\bpainless\b"
+)
+
+
+def _is_event(sentence: str, match: re.Match[str]) -> bool:
+    word = _EVENT_WORD.search(match.group())
+    if word is None:
+        return True
+    start = match.start() + word.start()
+    return not _NOT_AN_EVENT.search(sentence[max(0, start - 25) : start]) and not (
+        _PAINLESS.search(sentence)
+    )
+
+
+def _last_word_at(match: re.Match[str]) -> int:
+    last = re.search(r"\w+\W*$", match.group())
+    return match.start() + (last.start() if last else 0)
+
+
+def _counts(sentence: str, match: re.Match[str]) -> bool:
+    """A match counts unless its first or last word is denied, or its "pop" is no event."""
+    return (
+        not _negated(sentence, match.start())
+        and not _negated(sentence, _last_word_at(match))
+        and _is_event(sentence, match)
+    )
+
+
 def _matches(patterns: list[re.Pattern[str]], text: str) -> bool:
-    return any(not _negated(text, m.start()) for p in patterns for m in p.finditer(text))
+    return any(
+        _counts(sentence, m)
+        for sentence in _sentences(text)
+        if not _told_as_past(sentence)
+        for p in patterns
+        for m in p.finditer(sentence)
+    )
 
 
 def _recent_fracture(text: str) -> bool:
     return any(
         _matches(_FRACTURE, sentence) and not _OLD_INJURY.search(sentence)
-        for sentence in re.split(r"(?<=[.!?;])\s+", text)
+        for sentence in _sentences(text)
     )
 
 
-def triage(text: str, red_flags: tuple[RedFlag, ...]) -> Triage:
-    """Return the red flags raised by ``text`` (an empty :class:`Triage` when none)."""
+def _clot_risk_context(text: str) -> bool:
+    """A painful or swollen calf and a clot risk in the same message, on one side."""
+    if _BOTH_SIDES.search(text):
+        return False
+    live = [s for s in _sentences(text) if not _told_as_past(s)]
+    symptom = any(
+        not _negated(s, m.start())
+        for s in live
+        if _CALF.search(s)
+        for m in _CALF_SYMPTOM.finditer(s)
+    )
+    risk = any(not _negated(s, m.start()) for s in live for m in _CLOT_RISK.finditer(s))
+    return symptom and risk
+
+
+def _compartment(text: str) -> bool:
+    live = " ".join(s for s in _sentences(text) if not _told_as_past(s))
+    severe = any(not _negated(live, m.start()) for m in _SEVERE_PAIN.finditer(live))
+    return (
+        severe
+        and len({m.group(0) for m in _TENSE.finditer(live)}) >= 1
+        and bool(re.search(r"\b(?:calf|calves|shin|lower leg|leg)\b", live))
+    )
+
+
+def rule_flags(text: str) -> set[str]:
+    """The red-flag ids the hand-written rules find in ``text`` (already normalised)."""
     normalized = _normalize(text)
     found = {flag_id for flag_id, patterns in _COMPILED.items() if _matches(patterns, normalized)}
     if _INJURY.search(normalized):
@@ -215,18 +365,36 @@ def triage(text: str, red_flags: tuple[RedFlag, ...]) -> Triage:
             f for f, patterns in _COMPILED_AFTER_INJURY.items() if _matches(patterns, normalized)
         }
     if _recent_fracture(normalized):
-        found.add("cannot_bear_weight")
+        found.add("suspected_fracture")
+    if _clot_risk_context(normalized):
+        found.add("suspected_dvt")
+    if _compartment(normalized):
+        found.add("compartment_syndrome")
+    # A clot is usually in one leg (NHS): swelling in both, evenly, is something else.
+    if _BOTH_SIDES.search(normalized):
+        found.discard("suspected_dvt")
     # Breathlessness alone is common after hard training; with a painful or swollen calf
     # (or chest pain) it can mean a clot in the lungs.
-    if "chest_pain_breathless" in found and not (
-        re.search(r"\bchest\b", normalized)
+    if "suspected_pe" in found and not (
+        re.search(r"\bchest\b|\bcough\w*\b[^.!?]{0,40}\bblood\b", normalized)
         or (
             re.search(r"\b(?:calf|calves|leg)\b", normalized)
             and re.search(
-                r"\b(?:swollen|swelling|pain\w*|killing|hurts?|tender|flight|flying|flew|dizzy)\b",
+                r"\b(?:swollen|swelling|swelled|pain\w*|killing|hurts?|sore|tender|flight|flying|flew|dizzy|op|operation|surgery)\b",
                 normalized,
             )
         )
     ):
-        found.discard("chest_pain_breathless")
-    return Triage.of(found, red_flags)
+        found.discard("suspected_pe")
+    return found
+
+
+RULE_IDS = frozenset(
+    {*_PATTERNS, *_AFTER_INJURY, "suspected_fracture", "suspected_dvt", "compartment_syndrome"}
+)
+
+
+def triage(text: str, red_flags: tuple[RedFlag, ...]) -> Triage:
+    """The red flags the rules alone raise in ``text`` (the learned vote is added by
+    :class:`bot.triage_model.Triager`, which the service uses)."""
+    return Triage.of(rule_flags(text), red_flags)

@@ -26,6 +26,7 @@ _FILES = (
     "red_flags",
     "conditions",
     "answer_cards",
+    "triage_text",
 )
 
 

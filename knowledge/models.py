@@ -181,16 +181,55 @@ class Intent(BaseModel):
         return value
 
 
+Urgency = Literal["emergency", "same_day", "soon"]
+URGENCY_ORDER: dict[str, int] = {"emergency": 0, "same_day": 1, "soon": 2}
+
+
+class SourceRef(BaseModel):
+    """Public guidance a red flag is written from."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str
+    url: str = Field(pattern=r"^https?://")
+
+
 class RedFlag(BaseModel):
     """A sign that needs a clinician rather than a program."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: str
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{1,40}$")
+    checklist: int = Field(
+        ge=1, description="Its number in the self-test's safety checklist, fixed across edits."
+    )
+    replaces: tuple[str, ...] = Field(
+        default=(), description="Earlier ids of this flag, still found in saved states."
+    )
     label: str
     checklist_question: str
-    urgency: Literal["emergency", "urgent", "soon"]
+    urgency: Urgency
     referral: str
+    sources: tuple[SourceRef, ...] = Field(min_length=1)
+
+
+class TriageText(BaseModel):
+    """What the bot says around a referral: user-facing words kept as data."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    urgency_openings: dict[Urgency, str]
+    closing: str
+    not_until_checked: str
+    cleared: str
+    test_stopped: str
+
+    @model_validator(mode="after")
+    def _every_urgency(self) -> TriageText:
+        missing = set(URGENCY_ORDER) - set(self.urgency_openings)
+        if missing:
+            raise ValueError(f"urgency_openings: missing {sorted(missing)}")
+        return self
 
 
 class Knowledge(BaseModel):
@@ -209,6 +248,7 @@ class Knowledge(BaseModel):
     red_flags: tuple[RedFlag, ...]
     conditions: tuple[Condition, ...] = ()
     answer_cards: tuple[AnswerCard, ...] = ()
+    triage_text: TriageText
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Knowledge:
@@ -218,12 +258,30 @@ class Knowledge(BaseModel):
             duplicates = {i for i in ids if ids.count(i) > 1}
             if duplicates:
                 raise ValueError(f"{name}: duplicate ids {sorted(duplicates)}")
+        self._check_red_flag_ids()
         muscle_ids = {m.id for m in self.muscles}
         for item in (*self.self_tests, *self.exercises):
             unknown = set(item.targets) - muscle_ids
             if unknown:
                 raise ValueError(f"{item.id}: unknown target muscles {sorted(unknown)}")
         return self
+
+    def _check_red_flag_ids(self) -> None:
+        numbers = sorted(f.checklist for f in self.red_flags)
+        if numbers != list(range(1, len(self.red_flags) + 1)):
+            raise ValueError(f"red_flags: checklist numbers must be 1..n once each, got {numbers}")
+        ids = {f.id for f in self.red_flags}
+        old = [o for f in self.red_flags for o in f.replaces]
+        clashes = (set(old) & ids) | {o for o in old if old.count(o) > 1}
+        if clashes:
+            raise ValueError(f"red_flags: replaced ids reused {sorted(clashes)}")
+
+    def red_flag_id(self, flag_id: str) -> str:
+        """The current id for ``flag_id`` (an earlier id is mapped); KeyError if unknown."""
+        for flag in self.red_flags:
+            if flag_id == flag.id or flag_id in flag.replaces:
+                return flag.id
+        raise KeyError(f"unknown red-flag id {flag_id!r}")
 
     def exercise(self, exercise_id: str) -> Exercise:
         return next(e for e in self.exercises if e.id == exercise_id)

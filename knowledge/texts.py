@@ -50,7 +50,6 @@ class Phrases(BaseModel):
     button_expired_test: str
     button_invalid: str
     button_other_step: str
-    test_stopped: str
     cannot_use_question: str
     no_program: str
     out_of_scope: str

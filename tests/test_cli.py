@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-CONTRACT = {"question", "in_scope", "red_flag", "answer", "sources", "passages"}
+CONTRACT = {"question", "in_scope", "red_flag", "answer", "sources", "passages", "triage"}
 
 
 def run(args: list[str], env: dict[str, str], stdin: bytes | None = None):
@@ -31,6 +31,17 @@ def test_ask_json_prints_the_contract(cli_env: dict[str, str]) -> None:
     assert {"section", "text", "score"} == set(payload["passages"][0])
     assert {"section", "score"} == set(payload["sources"][0])
     assert "seated calf raise" in payload["answer"].lower()
+    assert payload["triage"] is None
+
+
+def test_ask_json_names_the_red_flags_and_their_urgency(cli_env: dict[str, str]) -> None:
+    question = "calf pain since my 14 hour flight and now I'm short of breath"
+    result = run(["ask", "--json", question], cli_env)
+    payload = json.loads(result.stdout)
+    assert payload["red_flag"] is True
+    assert payload["triage"]["urgency"] == "emergency"
+    assert payload["triage"]["flags"][0] == "suspected_pe"
+    assert payload["answer"].startswith("EMERGENCY")
 
 
 def test_batch_answers_in_order_and_reports_bad_lines(

@@ -158,8 +158,8 @@ def test_safety_screen_yes_ends_with_a_referral_and_no_program(engine: Engine) -
     chat = Chat(engine)
     chat.say("/assess")
     assert "Which one?" in chat.say("yes")[0].text
-    ids = [flag.id for flag in load_facts().red_flags]
-    replies = chat.say(str(ids.index("calf_swelling_redness_warmth") + 1))
+    number = next(f.checklist for f in load_facts().red_flags if f.id == "suspected_dvt")
+    replies = chat.say(str(number))
     assert replies[-1].kind == "red_flag"
     assert "blood clot" in replies[-1].text and "Your weekly program" not in replies[-1].text
     assert chat.state.assessment is None
@@ -174,6 +174,45 @@ def test_red_flag_typed_mid_test_stops_it(engine: Engine) -> None:
     replies = chat.say("14, but I felt a pop in my calf on the last one")
     assert replies[0].kind == "red_flag" and "urgent care" in replies[0].text
     assert chat.state.assessment is None
+    # the referral stays in force after the test stopped
+    after = chat.say("can I do eccentric raises to fix it?")
+    assert after[0].kind == "red_flag" and "reps" not in after[0].text
+
+
+def test_a_referral_stays_in_force_until_cleared(engine: Engine) -> None:
+    chat = Chat(engine)
+    first = chat.say("felt a pop in my calf at squash, can't go up on my toes")
+    assert first[0].kind == "red_flag" and first[0].text.startswith("SEE A CLINICIAN TODAY")
+    follow_up = chat.say("can I just do the eccentric raises to fix it?")
+    assert follow_up[0].kind == "red_flag"
+    assert follow_up[0].text.startswith("Not until a clinician has checked it")
+    assert "3 to 4 sets" not in follow_up[0].text and "15 reps" not in follow_up[0].text
+    cleared = chat.say("the physio checked it and said it's just a mild strain, all clear")
+    assert (cleared[0].kind != "red_flag" and chat.state.referral is None) or not (
+        chat.state.referral.flags
+    )
+    assert chat.say("what does the soleus do?")[0].kind != "red_flag"
+
+
+def test_a_clear_change_of_subject_ends_the_referral(engine: Engine) -> None:
+    chat = Chat(engine)
+    assert chat.say("I think I broke my foot jumping off a wall")[0].kind == "red_flag"
+    assert chat.say("can I still train calves on it?")[0].kind == "red_flag"
+    assert chat.say("what does the soleus do?")[0].kind != "red_flag"
+    assert chat.state.referral is None or not chat.state.referral.flags
+    assert chat.say("I think I broke my foot jumping off a wall")[0].kind == "red_flag"
+    chat.say("/restart")
+    assert chat.state.referral is None
+
+
+def test_details_across_two_messages_combine(engine: Engine) -> None:
+    chat = Chat(engine)
+    assert chat.say("my calf is swollen and warm")[0].kind == "red_flag"  # rules alone
+    chat = Chat(engine)
+    first = chat.say("my left calf is sore")
+    assert first[0].kind != "red_flag"
+    second = chat.say("I flew back from Sydney yesterday")
+    assert second[0].kind == "red_flag" and "DVT" in second[0].text
 
 
 def test_two_users_do_not_share_state(engine: Engine) -> None:

@@ -7,7 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.safety import triage
+from bot.assessment.models import AssessmentInput
+from bot.engine.form import parse_safety
+from bot.qa.service import QAService
+from bot.safety import RULE_IDS, Triage, triage
+from bot.triage_model import TriageDataError, check_ids, load_examples, load_or_build_neighbours
 from knowledge.facts import load_facts
 from tests.conftest import OWN_EVAL, SHARED_EVAL
 
@@ -74,28 +78,111 @@ ORDINARY = (
 )
 
 
-@pytest.mark.parametrize("message", RED)
-def test_red_flags_are_referred(message: str) -> None:
-    result = triage(message, load_facts().red_flags)
+REAL_WORLD = SHARED_EVAL / "real-world"
+RED_ALL = RED + _questions(REAL_WORLD / "red_flags.jsonl")
+ORDINARY_ALL = ORDINARY + _questions(REAL_WORLD / "not_red_flags.jsonl")
+WORDING = load_facts().triage_text
+
+
+@pytest.mark.parametrize("message", RED_ALL)
+def test_red_flags_are_referred(qa: QAService, message: str) -> None:
+    """End to end: the rules and the example vote, on the real encoder's vector."""
+    result = qa.triage(message)
     assert result.is_red_flag, message
-    text = result.referral_text()
-    assert "clinician" in text or "doctor" in text or "emergency" in text
+    text = result.referral_text(WORDING)
+    assert text.startswith(WORDING.urgency_openings[result.urgency])
     assert "sets" not in text and "reps" not in text
 
 
-@pytest.mark.parametrize("message", ORDINARY)
-def test_ordinary_complaints_are_not_red_flags(message: str) -> None:
-    assert not triage(message, load_facts().red_flags).is_red_flag, message
+@pytest.mark.parametrize("message", ORDINARY_ALL)
+def test_ordinary_complaints_are_not_red_flags(qa: QAService, message: str) -> None:
+    assert not qa.triage(message).is_red_flag, message
 
 
 def test_most_urgent_referral_comes_first() -> None:
     result = triage("chest pain, and numb toes", load_facts().red_flags)
-    assert result.ids[0] == "chest_pain_breathless"
-    assert result.referral_text().startswith("This needs medical attention right away")
+    assert result.ids[0] == "suspected_pe"
+    assert result.urgency == "emergency"
+    assert result.referral_text(WORDING).startswith("EMERGENCY")
     assert "numbness_tingling" in result.ids
 
 
 def test_a_suspected_fracture_is_referred_for_an_x_ray_not_for_weight_bearing() -> None:
     result = triage("I think I broke my foot jumping off a wall", load_facts().red_flags)
-    assert result.ids == ("cannot_bear_weight",)
-    assert "may be broken" in result.referral_text() and "X-ray" in result.referral_text()
+    assert result.ids == ("suspected_fracture",)
+    assert "X-ray" in result.referral_text(WORDING)
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        ("my calf is swollen and warm. I flew back from Sydney yesterday", "suspected_dvt"),
+        ("ruptured my achilles 4 years ago, fully healed, calf still smaller", None),
+        ("not sure if it's broken, fell off a ladder", "suspected_fracture"),
+        ("calves feel like I was hit with a baseball bat after leg day", None),
+        ("how do I make my calves pop?", None),
+        ("redness on my shin is spreading and I feel feverish", "infection"),
+        ("i ruptured my plantar fascia yesterday i think", "plantar_fascia_rupture"),
+    ],
+)
+def test_rules_for_time_hedges_and_risk_context(message: str, kind: str | None) -> None:
+    found = triage(message, load_facts().red_flags).ids
+    assert (kind in found) if kind else not found, (message, found)
+
+
+def test_every_id_the_code_uses_is_in_the_catalogue() -> None:
+    check_ids({label for _, label in load_examples()}, load_facts().red_flags)
+    assert {f.id for f in load_facts().red_flags} >= RULE_IDS
+
+
+def test_an_unknown_id_stops_start_up(tmp_path: Path) -> None:
+    flags = load_facts().red_flags
+    with pytest.raises(TriageDataError, match="made_up"):
+        check_ids({"made_up", "none"}, flags)
+    with pytest.raises(KeyError, match="made_up"):
+        Triage.of(("made_up",), flags)
+    with pytest.raises(ValueError, match="made_up"):
+        AssessmentInput.model_validate(
+            {
+                "straight_knee_reps": {"left": 20, "right": 20},
+                "bent_knee_reps": {"left": 20, "right": 20},
+                "red_flags": ["made_up"],
+            }
+        )
+    examples = tmp_path / "examples.yaml"
+    examples.write_text("made_up:\n  - my calf hurts\n")
+    with pytest.raises(TriageDataError, match="made_up"):
+        load_or_build_neighbours(tmp_path / "t", lambda t: None, "fp", flags, examples)  # type: ignore[arg-type,return-value]
+
+
+def test_earlier_ids_in_saved_results_are_read_as_todays() -> None:
+    data = AssessmentInput.model_validate(
+        {
+            "straight_knee_reps": {"left": 20, "right": 20},
+            "bent_knee_reps": {"left": 20, "right": 20},
+            "red_flags": ["sudden_pop", "cannot_bear_weight", "calf_swelling_redness_warmth"],
+        }
+    )
+    assert data.red_flags == ("achilles_calf_rupture", "suspected_fracture", "suspected_dvt")
+    assert Triage.of(("chest_pain_breathless",), load_facts().red_flags).ids == ("suspected_pe",)
+
+
+def test_example_vectors_are_rebuilt_when_stale_and_loaded_when_fresh(
+    qa: QAService, tmp_path: Path
+) -> None:
+    flags = load_facts().red_flags
+    embed = qa.retriever.encoder.encode
+    fingerprint = qa.retriever.encoder.fingerprint
+    first, notice = load_or_build_neighbours(tmp_path, embed, fingerprint, flags)
+    assert notice and "none on disk" in notice
+    again, notice = load_or_build_neighbours(tmp_path, embed, fingerprint, flags)
+    assert notice is None and again.labels == first.labels
+    _, notice = load_or_build_neighbours(tmp_path, embed, "another-encoder", flags)
+    assert notice and "stale" in notice
+
+
+def test_checklist_numbers_do_not_depend_on_file_order() -> None:
+    flags = load_facts().red_flags
+    by_number = {f.checklist: f.id for f in flags}
+    assert parse_safety("3") == {"red_flags": [by_number[3]]}
+    assert sorted(by_number) == list(range(1, len(flags) + 1))

@@ -29,6 +29,7 @@ class EvalItem(BaseModel):
     q: str
     any: list[str] | None = None
     all: list[str] | None = None
+    kind: str | None = None  # a red flag's expected id, for recall by kind
 
     @model_validator(mode="after")
     def _one_kind(self) -> EvalItem:
@@ -123,6 +124,9 @@ class Metrics(BaseModel):
     red_flags: int
     red_flag_recall: float
     red_flag_false_alarms: float
+    ordinary: int = 0
+    ordinary_false_alarms: float = 0.0
+    recall_by_kind: dict[str, str] = {}
     misses: list[str] = []
 
 
@@ -142,10 +146,12 @@ def evaluate(service: QAService, sets: Iterable[EvalSet]) -> Metrics:
     scored: list[EvalItem] = []
     oos: list[EvalItem] = []
     red: list[EvalItem] = []
+    ordinary: list[EvalItem] = []
     for eval_set in sets:
         scored += eval_set.questions + [i for i in eval_set.not_red_flags if i.any or i.all]
         oos += eval_set.out_of_scope
         red += eval_set.red_flags
+        ordinary += eval_set.not_red_flags
     answers = service.answer_many([i.q for i in scored])
     hit1 = hit3 = 0
     reciprocal = 0.0
@@ -169,6 +175,15 @@ def evaluate(service: QAService, sets: Iterable[EvalSet]) -> Metrics:
     red_answers = service.answer_many([i.q for i in red])
     misses += [f"OUT-OF-SCOPE ACCEPTED {a.question!r}" for a in oos_answers if a.in_scope]
     misses += [f"RED FLAG MISSED {a.question!r}" for a in red_answers if not a.red_flag]
+    ordinary_answers = service.answer_many([i.q for i in ordinary])
+    misses += [
+        f"FALSE ALARM {a.red_flag_ids} {a.question!r}" for a in ordinary_answers if a.red_flag
+    ]
+    by_kind: dict[str, list[int]] = {}
+    for item, answer in zip(red, red_answers, strict=True):
+        counts = by_kind.setdefault(item.kind or "unlabelled", [0, 0])
+        counts[0] += answer.red_flag
+        counts[1] += 1
     return Metrics(
         questions=len(scored),
         hit_at_1=_rate(hit1, len(scored)),
@@ -180,6 +195,11 @@ def evaluate(service: QAService, sets: Iterable[EvalSet]) -> Metrics:
         red_flags=len(red),
         red_flag_recall=_rate(sum(a.red_flag for a in red_answers), len(red)),
         red_flag_false_alarms=_rate(false_alarms, len(scored)),
+        ordinary=len(ordinary),
+        ordinary_false_alarms=_rate(sum(a.red_flag for a in ordinary_answers), len(ordinary))
+        if ordinary
+        else 0.0,
+        recall_by_kind={k: f"{hit}/{n}" for k, (hit, n) in sorted(by_kind.items())},
         misses=misses,
     )
 
@@ -188,7 +208,8 @@ def format_report(rows: list[tuple[str, Metrics]]) -> str:
     """A plain table, one row per eval set plus the combined row."""
     header = (
         f"{'set':<36} {'n':>4} {'hit@1':>6} {'hit@3':>6} {'MRR':>6} "
-        f"{'oos':>4} {'oos-rej':>7} {'false-rej':>9} {'red':>4} {'red-rec':>7} {'false-red':>9}"
+        f"{'oos':>4} {'oos-rej':>7} {'false-rej':>9} {'red':>4} {'red-rec':>7} {'false-red':>9} "
+        f"{'ordin':>5} {'ord-alarm':>9}"
     )
     lines = [header, "-" * len(header)]
     for name, m in rows:
@@ -196,8 +217,13 @@ def format_report(rows: list[tuple[str, Metrics]]) -> str:
             f"{name[-36:]:<36} {m.questions:>4} {m.hit_at_1:>6.3f} {m.hit_at_3:>6.3f} "
             f"{m.mrr:>6.3f} {m.out_of_scope:>4} {m.out_of_scope_rejection:>7.3f} "
             f"{m.in_scope_false_rejection:>9.3f} {m.red_flags:>4} {m.red_flag_recall:>7.3f} "
-            f"{m.red_flag_false_alarms:>9.3f}"
+            f"{m.red_flag_false_alarms:>9.3f} {m.ordinary:>5} {m.ordinary_false_alarms:>9.3f}"
         )
+    name, combined = rows[-1]
+    if combined.recall_by_kind:
+        lines.append("")
+        lines.append(f"red-flag recall by kind ({name}):")
+        lines += [f"  {kind:<28} {share}" for kind, share in combined.recall_by_kind.items()]
     return "\n".join(lines)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 Side = Literal["left", "right"]
 FindingSide = Literal["left", "right", "both"] | None
@@ -16,15 +16,20 @@ HistoryId = Literal[
     "shin_splints",
     "medial_ankle_pain",
 ]
-RedFlagId = Literal[
-    "sudden_pop",
-    "cannot_bear_weight",
-    "rapid_swelling_bruising",
-    "foot_circulation",
-    "calf_swelling_redness_warmth",
-    "numbness_tingling",
-    "chest_pain_breathless",
-]
+
+
+def _known_red_flag(flag_id: str) -> str:
+    """Checked against the catalogue, not a list here, so the ids have one source; an
+    earlier id (in saved self-tests and stored results) is read as today's."""
+    from knowledge.facts import load_facts
+
+    try:
+        return load_facts().red_flag_id(flag_id)
+    except KeyError as exc:
+        raise ValueError(str(exc.args[0])) from None
+
+
+RedFlagId = Annotated[str, AfterValidator(_known_red_flag)]
 HISTORY_LABELS: dict[str, str] = {
     "ankle_sprain": "Ankle sprains",
     "achilles_pain": "Achilles pain",
@@ -68,7 +73,9 @@ class AssessmentInput(_Strict):
     balance_seconds: SecondsPerSide | None = None
     heel_valgus: FlagPerSide | None = None
     history: tuple[HistoryId, ...] = ()
-    red_flags: tuple[RedFlagId, ...] = ()
+    red_flags: tuple[RedFlagId, ...] = Field(
+        default=(), description="Red-flag ids from knowledge/data/red_flags.yaml."
+    )
 
 
 class Finding(_Strict):

@@ -21,6 +21,7 @@ from bot.assessment.report import findings_text, program_text
 from bot.commands import CommandTable, ParsedCommand
 from bot.engine.form import HISTORY_IDS, FormStep, Invalid, build_steps, next_step
 from bot.engine.messages import Button, Incoming, Reply
+from bot.engine.referral import ReferralState, follow
 from bot.engine.state import ConversationState, FormState
 from bot.payloads import (
     BadPayload,
@@ -36,7 +37,7 @@ from bot.payloads import (
 from bot.qa.models import Answer
 from bot.qa.question import InvalidQuestion
 from bot.qa.service import QAService
-from bot.safety import Triage, triage
+from bot.safety import Triage, rule_flags
 from knowledge.texts import Phrases, load_phrases
 
 log = logging.getLogger(__name__)
@@ -187,6 +188,7 @@ class Engine:
         return Reply(text, buttons=((start_test_button(self.phrases),),))
 
     def _cmd_start(self, state: ConversationState, argument: str) -> list[Reply]:
+        state.referral = None  # starting over ends a referral
         if argument == "assess":
             return self._cmd_assess(state, "")
         if argument.startswith("faq_"):
@@ -205,6 +207,7 @@ class Engine:
         return self._start_test(state).replies
 
     def _cmd_restart(self, state: ConversationState, argument: str) -> list[Reply]:
+        state.referral = None  # starting over ends a referral
         return self._start_test(state, restarted=True).replies
 
     def _cmd_cancel(self, state: ConversationState, argument: str) -> list[Reply]:
@@ -328,16 +331,9 @@ class Engine:
     def _form_answer(self, state: ConversationState, text: str) -> Step:
         form = state.assessment
         assert form is not None
-        flags = triage(text, self.qa.knowledge.red_flags)
+        flags = self._form_triage(text)
         if flags.is_red_flag:
-            state.assessment = None
-            return Step(
-                [
-                    Reply(flags.referral_text(), kind="red_flag"),
-                    Reply(self.phrases.test_stopped),
-                ],
-                state,
-            )
+            return self._stop_test(state, flags)
         step = next_step(self.steps, form.answers)
         assert step is not None
         if step.name == "history" and text.lower() == "done":
@@ -367,10 +363,12 @@ class Engine:
         if values.get("red_flags"):
             state.assessment = None
             flags = Triage.of(tuple(values["red_flags"]), self.qa.knowledge.red_flags)
+            state.referral = ReferralState(flags=flags.ids)
             state.last_result = AssessmentResult(findings=(), referral=True, program=None)
             state.last_input = None
             stopped = self.phrases.test_stopped_checklist
-            reply = Reply(f"{flags.referral_text()}\n\n{stopped}", kind="red_flag")
+            text = flags.referral_text(self.qa.knowledge.triage_text)
+            reply = Reply(f"{text}\n\n{stopped}", kind="red_flag")
             return Step([reply], state)
         if next_step(self.steps, form.answers) is not None:
             return self._with_prompt(state, [])
@@ -415,9 +413,8 @@ class Engine:
             reply = Reply(self.phrases.cannot_use_question.format(reason=exc))
             return self._with_prompt(state, [reply], show_how_to=False)
         if answer.red_flag:
-            state.assessment = None
-            return Step(
-                [answer_reply(answer, self.phrases), Reply(self.phrases.test_stopped)], state
+            return self._stop_test(
+                state, Triage.of(answer.red_flag_ids, self.qa.knowledge.red_flags)
             )
         reply = answer_reply(answer, self.phrases, in_chat=False)
         return self._with_prompt(state, [reply], show_how_to=False)
@@ -451,4 +448,58 @@ class Engine:
             answer = self.qa.answer(text)
         except InvalidQuestion as exc:
             return Step([Reply(self.phrases.cannot_use_question.format(reason=exc))], state)
+        red_flags = self.qa.knowledge.red_flags
+        now = Triage.of(answer.red_flag_ids, red_flags)
+        decision = follow(state.referral, answer.question, now, self._combined(state, answer))
+        state.referral = decision.state if decision.state != ReferralState() else None
+        wording = self.qa.knowledge.triage_text
+        if decision.action in {"refer", "not_until_checked"}:
+            flags = Triage.of(decision.flags, red_flags)
+            referral = self.qa.referral_answer(answer.question, flags)
+            text = referral.body
+            if decision.action == "not_until_checked":
+                text = f"{wording.not_until_checked}\n\n{text}"
+            return Step([Reply(text, kind="red_flag", answer=referral)], state)
+        if decision.action == "cleared":
+            return Step([Reply(wording.cleared), answer_reply(answer, self.phrases)], state)
         return Step([answer_reply(answer, self.phrases)], state)
+
+    def _combined(self, state: ConversationState, answer: Answer) -> Triage | None:
+        """Triage of the previous message and this one together, when this one alone
+        raised nothing and no referral is in force (details told across two messages)."""
+        previous = state.referral.previous if state.referral else ""
+        if answer.red_flag or not previous or (state.referral and state.referral.flags):
+            return None
+        room = 1000 - len(answer.question) - 1
+        if room < 20:
+            return None
+        try:
+            return self.qa.triage(f"{previous[-room:]}\n{answer.question}")
+        except InvalidQuestion:
+            return None
+
+    # -- triage mid-test ------------------------------------------------------------------
+
+    def _form_triage(self, text: str) -> Triage:
+        """A red flag typed mid-test. Short answers ("12", "left", "none") get the rules
+        only: a nearest-example vote means nothing on a number."""
+        if len(text.split()) < 3:
+            return Triage.of(rule_flags(text), self.qa.knowledge.red_flags)
+        try:
+            return self.qa.triage(text)
+        except InvalidQuestion:
+            return Triage.of((), self.qa.knowledge.red_flags)
+
+    def _stop_test(self, state: ConversationState, flags: Triage) -> Step:
+        """End the test with the referral, and keep the referral in force afterwards."""
+        state.assessment = None
+        state.referral = ReferralState(flags=flags.ids)
+        wording = self.qa.knowledge.triage_text
+        referral = self.qa.referral_answer("", flags)
+        return Step(
+            [
+                Reply(referral.body, kind="red_flag", answer=referral),
+                Reply(wording.test_stopped),
+            ],
+            state,
+        )

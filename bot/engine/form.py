@@ -140,15 +140,17 @@ def parse_history(text: str) -> dict[str, Any]:
 
 def parse_safety(text: str) -> dict[str, Any]:
     text = text.strip().lower()
-    ids = [flag.id for flag in load_facts().red_flags]
+    # Numbered by each flag's own `checklist` field, never by its place in the file, so a
+    # number typed (or an old button) means the same flag after the catalogue is edited.
+    by_number = {flag.checklist: flag.id for flag in load_facts().red_flags}
+    ids = [by_number[n] for n in sorted(by_number)]
     if _NO.match(text):
         return {"red_flags": []}
     chosen = []
     for number in re.findall(r"\d+", text):
-        index = int(number) - 1
-        if not 0 <= index < len(ids):
+        if int(number) not in by_number:
             raise Invalid(f"There is no item {number}. Send the numbers 1 to {len(ids)}, or 'no'.")
-        chosen.append(ids[index])
+        chosen.append(by_number[int(number)])
     if chosen:
         return {"red_flags": sorted(set(chosen), key=ids.index)}
     if re.match(r"^(?:yes|yeah|yep|y)\b", text):
@@ -169,15 +171,16 @@ def _self_test_how_to(test_id: str) -> str:
 
 def build_steps() -> tuple[FormStep, ...]:
     """The self-test, in order. Built from the knowledge data (how-tos, red flags)."""
-    flags = load_facts().red_flags
+    flags = sorted(load_facts().red_flags, key=lambda f: f.checklist)
     safety_prompt = (
         "First, a quick safety check. Does any of these apply to you right now?\n"
-        + _numbered([f.label for f in flags])
+        + "\n".join(f"{f.checklist}. {f.label}" for f in flags)
         + "\n\nAnswer 'no', or the number of any that does."
     )
     safety_buttons = (
         (Button("No, none of these", payload=f"{PREFIX}safety:no"),),
-        tuple(Button(str(n), payload=f"{PREFIX}safety:{n}") for n in range(1, len(flags) + 1)),
+        tuple(Button(str(f.checklist), payload=f"{PREFIX}safety:{f.checklist}") for f in flags[:5]),
+        tuple(Button(str(f.checklist), payload=f"{PREFIX}safety:{f.checklist}") for f in flags[5:]),
     )
     heel_buttons = (
         (

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot.assessment.models import AssessmentInput, AssessmentResult
+from bot.engine.referral import ReferralState
 
 
 class FormState(BaseModel):
@@ -40,6 +41,7 @@ class ConversationState(BaseModel):
         if isinstance(data, dict) and (RETIRED_FIELDS & data.keys()):
             data = {k: v for k, v in data.items() if k not in RETIRED_FIELDS}
         return data
+    referral: ReferralState | None = None  # a referral in force, and the last message
 
     @classmethod
     def new(cls, user_id: str) -> ConversationState:

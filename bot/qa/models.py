@@ -34,6 +34,7 @@ class Answer(BaseModel):
     kind: AnswerKind = Field(default="answer", exclude=True)
     body: str = Field(default="", exclude=True, description="The answer without section line.")
     red_flag_ids: tuple[str, ...] = Field(default=(), exclude=True)
+    urgency: Literal["emergency", "same_day", "soon"] | None = Field(default=None, exclude=True)
     faq_id: str | None = Field(default=None, exclude=True)
     related: tuple[tuple[str, str], ...] = Field(
         default=(), exclude=True, description="(question, payload) of nearby passages to offer."
@@ -45,6 +46,10 @@ class Answer(BaseModel):
 
     def contract(self) -> dict[str, object]:
         """The documented JSON object of ``calfcoach ask --json``."""
-        return self.model_dump(
+        contract = self.model_dump(
             include={"question", "in_scope", "red_flag", "answer", "sources", "passages"}
         )
+        contract["triage"] = (
+            {"flags": list(self.red_flag_ids), "urgency": self.urgency} if self.red_flag else None
+        )
+        return contract

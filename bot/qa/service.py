@@ -17,7 +17,8 @@ from bot.qa.models import Answer, Passage, Source
 from bot.qa.question import validate_question
 from bot.qa.scope import ScopeThresholds, in_scope
 from bot.qa.sections import with_section_line
-from bot.safety import Triage, triage
+from bot.safety import Triage
+from bot.triage_model import Triager, build_neighbours, load_examples
 from index.retrieval import Hit, Retrieval, Retriever
 from knowledge.models import Knowledge
 from knowledge.texts import Phrases, load_phrases
@@ -72,8 +73,13 @@ class QAService:
         thresholds: ScopeThresholds | None = None,
         cache_size: int = 0,
         phrases: Phrases | None = None,
+        triager: Triager | None = None,
     ) -> None:
         self.retriever = retriever
+        # Never without triage: with no stored example vectors, embed them here.
+        self.triager = triager or Triager(
+            build_neighbours(retriever.encode, load_examples()), knowledge.red_flags
+        )
         self.cache = AnswerCache(cache_size)
         self.knowledge = knowledge
         self.max_chars = max_chars
@@ -97,32 +103,38 @@ class QAService:
         return self._answer_cleaned([validate_question(q) for q in questions])
 
     def _answer_cleaned(self, cleaned: list[str]) -> list[Answer]:
-        """The one answer path: triage, then one encode per batch, search and compose."""
-        results: list[Answer | None] = [None] * len(cleaned)
-        pending: list[int] = []
-        for i, question in enumerate(cleaned):
-            flags = triage(question, self.knowledge.red_flags)
+        """The one answer path: one encode per batch; the vector serves triage and
+        retrieval alike, so triage costs no second encode."""
+        if not cleaned:
+            return []
+        vectors = self.retriever.encode(cleaned)
+        results: list[Answer] = []
+        for question, vector in zip(cleaned, vectors, strict=True):
+            flags = self.triager(question, vector)
             if flags.is_red_flag:
-                results[i] = self._red_flag(question, flags)
+                results.append(self.referral_answer(question, flags))
             else:
-                pending.append(i)
-        if pending:
-            vectors = self.retriever.encode([cleaned[i] for i in pending])
-            for i, vector in zip(pending, vectors, strict=True):
-                retrieval = self.retriever.search(cleaned[i], k=SEARCH_DEPTH, vector=vector)
-                results[i] = self._from_retrieval(retrieval)
-        return [r for r in results if r is not None]
+                retrieval = self.retriever.search(question, k=SEARCH_DEPTH, vector=vector)
+                results.append(self._from_retrieval(retrieval))
+        return results
 
-    @staticmethod
-    def _red_flag(question: str, flags: Triage) -> Answer:
+    def triage(self, text: str) -> Triage:
+        """The red flags in one message (the engine asks this of every free-text line)."""
+        cleaned = validate_question(text)
+        return self.triager(cleaned, self.retriever.encode([cleaned])[0])
+
+    def referral_answer(self, question: str, flags: Triage) -> Answer:
+        """The referral for ``flags`` as an answer (urgency first, no exercises)."""
+        text = flags.referral_text(self.knowledge.triage_text)
         return Answer(
             question=question,
             in_scope=True,
             red_flag=True,
-            answer=flags.referral_text(),
-            body=flags.referral_text(),
+            answer=text,
+            body=text,
             kind="red_flag",
             red_flag_ids=flags.ids,
+            urgency=flags.urgency,
         )
 
     def _from_retrieval(self, retrieval: Retrieval) -> Answer:
