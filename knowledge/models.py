@@ -242,6 +242,16 @@ class FindingsText(BaseModel):
     heel_not_judged: str
 
 
+class ReferralText(BaseModel):
+    """How soon to act, by the most urgent red flag reported (safety copy, not the guide)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    emergency: str
+    urgent: str
+    soon: str
+
+
 class ProgramText(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -340,6 +350,7 @@ class AssessmentText(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     findings: FindingsText
+    referral: ReferralText
     program: ProgramText
     form: FormText
     reasons: ProgramReasons

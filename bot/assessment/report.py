@@ -75,6 +75,12 @@ def findings_text(result: AssessmentResult, knowledge: Knowledge | None = None) 
     return "\n".join(lines)
 
 
+def referral_heading(result: AssessmentResult, knowledge: Knowledge | None = None) -> str:
+    """The urgency of a referral in words ("see a clinician today"), for the CLI."""
+    words = _knowledge(knowledge).assessment_text.referral
+    return getattr(words, result.urgency or "urgent")
+
+
 def _span(value: tuple[int, int] | int) -> str:
     if isinstance(value, tuple):
         return str(value[0]) if value[0] == value[1] else f"{value[0]}-{value[1]}"
