@@ -319,6 +319,7 @@ class ProgramReasons(BaseModel):
     eccentric_achilles: Reason
     eccentric_strain: Reason
     eccentric_out_of_reach: Reason
+    eccentric_bilateral_start: Reason
     band_eversion: Reason
     balance: Reason
     band_inversion: Reason

@@ -122,7 +122,7 @@ async def test_redelivered_update_is_a_no_op(replicas: list[Conversations]) -> N
 
 async def test_two_replicas_alternate_one_conversation(replicas: list[Conversations]) -> None:
     user = User()
-    script = ["/assess", "no", "22", "20", "9", "15", "12", "30", "left", "1 3"]
+    script = ["/assess", "no", "22", "20", "9", "15", "12", "30", "left", "1 3 done"]
     last = []
     for n, text in enumerate(script):
         last = await replicas[n % 2].handle(user.incoming(text))

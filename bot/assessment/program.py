@@ -197,7 +197,7 @@ def _eccentric(ctx: _Context, days: tuple[str, ...]) -> ProgramExercise:
             why=" ".join(reasons),
         )
     reasons.append(
-        ctx.reason("bilateral_start")
+        ctx.reason("eccentric_bilateral_start")
         if ctx.overall
         else ctx.reason("eccentric_out_of_reach", reps=ctx.weakest_straight)
     )
