@@ -270,12 +270,17 @@ class ProgramText(BaseModel):
     reasons_heading: str
     reason_line: str
     notes_heading: str
+    reminder_offer: str
+    reminder_yes: str
+    reminder_no: str
     no_program: str
 
 
 class FormText(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    reask: str
+    stopped_for_flag: str
     safety_answer_hint: str
     safety_no_button: str
     safety_no_item: str

@@ -115,3 +115,11 @@ def test_findings_then_the_week_with_its_reasons_one_tap_away(engine: Engine) ->
     for exercise in result.program.exercises:
         assert exercise.why in reasons.text
     assert chat.say("/program")[0].text == plan.text
+
+
+def test_a_question_naming_a_history_item_is_answered_not_ticked(engine: Engine) -> None:
+    chat = started(engine, "no", "30", "30", "30", "30", "skip", "neither")
+    replies = chat.say("what is plantar fasciitis?")
+    assert replies[0].section is not None  # answered from the guide
+    assert replies[-1].text.startswith("Step 9 of")
+    assert chat.state.assessment is not None and chat.state.assessment.history_draft == []

@@ -16,6 +16,7 @@ from typing import Any
 from bot.assessment import AssessmentResult, assess
 from bot.assessment.ids import check_ids
 from bot.assessment.models import Program
+from bot.assessment.outcome import referral_urgency
 from bot.assessment.report import findings_text, program_text, reasons_text
 from bot.engine.form import (
     HISTORY_BUTTON,
@@ -317,11 +318,15 @@ class Engine:
                 len(text.split()) >= 4 and not re.search(r"\d", text)
             ):
                 return self._interruption(state, text)
+            words = self.qa.knowledge.assessment_text.form
             return self._with_prompt(
                 state,
-                [Reply(f"Sorry, I couldn't use that. {exc}", kind="reask")],
+                [Reply(words.reask.format(problem=exc), kind="reask")],
                 show_how_to=False,
             )
+        if parsed.tick and text.rstrip().endswith("?"):
+            # "What is plantar fasciitis?" names an item but asks about it: answer it.
+            return self._interruption(state, text)
         return self._apply(state, step, parsed)
 
     def _apply(self, state: ConversationState, step: FormStep, parsed: Parsed) -> Step:
@@ -370,12 +375,14 @@ class Engine:
         if values.get("red_flags"):
             state.assessment = None
             flags = Triage.of(tuple(values["red_flags"]), self.qa.knowledge.red_flags)
-            state.last_result = AssessmentResult(findings=(), referral=True, program=None)
-            state.last_input = None
-            stopped = (
-                "I've stopped the self-test: with this, a clinician should see you before "
-                "any calf testing or training."
+            state.last_result = AssessmentResult(
+                findings=(),
+                referral=True,
+                program=None,
+                urgency=referral_urgency(tuple(values["red_flags"]), self.qa.knowledge),
             )
+            state.last_input = None
+            stopped = self.qa.knowledge.assessment_text.form.stopped_for_flag
             reply = Reply(f"{flags.referral_text()}\n\n{stopped}", kind="red_flag")
             return Step([reply], state)
         if next_step(self.steps, form.answers) is not None:
@@ -397,13 +404,16 @@ class Engine:
         if result.program is not None:
             weeks = result.program.retest_after_weeks
             replies.append(self._plan_reply(result.program))
+            words = self.qa.knowledge.assessment_text.program
             replies.append(
                 Reply(
-                    f"Shall I remind you to re-test in {weeks} weeks?",
+                    words.reminder_offer.format(weeks=weeks),
                     buttons=(
                         (
-                            Button(f"Remind me in {weeks} weeks", payload=f"remind:{weeks}"),
-                            Button("No, thanks", payload="remind:no"),
+                            Button(
+                                words.reminder_yes.format(weeks=weeks), payload=f"remind:{weeks}"
+                            ),
+                            Button(words.reminder_no, payload="remind:no"),
                         ),
                     ),
                     kind="reminder_offer",
