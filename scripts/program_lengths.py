@@ -4,6 +4,10 @@ For each of the 32 subsets of the five imbalances, crossed with the history answ
 change the program (none, Achilles pain, plantar fasciitis, all of them), build results that
 show exactly those findings, run the assessment and measure the messages a user receives.
 Run: ``.venv/bin/python scripts/program_lengths.py``.
+
+Before issue 15 (one program message with every reason inline): longest program message
+3,585 characters, findings 1,244. After: program (the week by session) 1,405, findings 1,194,
+and the reasons, sent only when asked for, 2,073.
 """
 
 from __future__ import annotations
