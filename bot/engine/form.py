@@ -25,7 +25,17 @@ from knowledge.models import Knowledge, SelfTestStep
 PREFIX = "a:"  # callback payloads of the assessment: "a:<step>:<value>"
 HISTORY_BUTTON = "hist"  # "a:hist:<history id>|none|done"
 
-__all__ = ["PREFIX", "FormStep", "Invalid", "Parsed", "build_steps", "next_step"]
+__all__ = [
+    "HISTORY_BUTTON",
+    "PREFIX",
+    "FormStep",
+    "Invalid",
+    "Parsed",
+    "assessment_input",
+    "build_steps",
+    "history_ids",
+    "next_step",
+]
 
 
 @dataclass(frozen=True)
