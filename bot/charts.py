@@ -9,7 +9,11 @@ from __future__ import annotations
 import io
 
 from bot.assessment.models import AssessmentInput
-from bot.assessment.rules import BALANCE_ASYMMETRY, BENT_TO_STRAIGHT_RATIO, MIN_SINGLE_LEG_REPS
+from bot.assessment.thresholds import (
+    BALANCE_ASYMMETRY,
+    BENT_TO_STRAIGHT_RATIO,
+    MIN_SINGLE_LEG_REPS,
+)
 
 LEFT, RIGHT, LINE = "#4C78A8", "#F58518", "#B22222"
 

@@ -186,7 +186,9 @@ def cmd_assess(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from bot.assessment import AssessmentInput, assess
-    from bot.assessment.report import findings_text, program_text
+    from bot.assessment.report import referral_heading, result_messages
+    from bot.safety import Triage
+    from knowledge.facts import load_facts
 
     path = Path(args.input)
     try:
@@ -213,12 +215,14 @@ def cmd_assess(args: argparse.Namespace) -> int:
     if args.json:
         print(result.model_dump_json(indent=2))
     elif result.referral:
-        print("Referral: a red flag was reported, so no program. Please see a clinician first.")
+        # The chat's own referral: what to do and how soon, most urgent flag first.
+        print(referral_heading(result))
+        knowledge = load_facts()
+        print(
+            Triage.of(results.red_flags, knowledge.red_flags).referral_text(knowledge.triage_text)
+        )
     else:
-        print(findings_text(result))
-        assert result.program is not None
-        print()
-        print(program_text(result.program))
+        print("\n\n".join(result_messages(result).values()))
     return 0
 
 

@@ -61,7 +61,12 @@ class DataChoice:
     delete: bool
 
 
-Payload = StartTest | FormAnswer | Related | Faq | Remind | DataChoice
+@dataclass(frozen=True)
+class Why:
+    """The reasons behind the user's latest program."""
+
+
+Payload = StartTest | FormAnswer | Related | Faq | Remind | DataChoice | Why
 
 _WORD = r"[a-z0-9_]{1,40}"
 _NUMBER = r"(?:0|[1-9][0-9]{0,5})"  # ASCII digits only: int() would take "²" or "٣"
@@ -72,6 +77,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], type], ...] = (
     (re.compile(rf"faq:(?P<id>{_WORD})"), Faq),
     (re.compile(rf"remind:(?P<weeks>{_NUMBER}|no)"), Remind),
     (re.compile(r"data:(?P<choice>delete|keep)"), DataChoice),
+    (re.compile(r"why:program"), Why),
 )
 
 
@@ -86,6 +92,8 @@ def parse_payload(raw: str) -> Payload:
         fields = match.groupdict()
         if kind is StartTest:
             return StartTest()
+        if kind is Why:
+            return Why()
         if kind is FormAnswer:
             return FormAnswer(fields["step"], fields["value"])
         if kind is Related:
@@ -116,6 +124,8 @@ def encode(payload: Payload) -> str:
             raw = f"remind:{'no' if weeks is None else weeks}"
         case DataChoice(delete):
             raw = f"data:{'delete' if delete else 'keep'}"
+        case Why():
+            raw = "why:program"
     if parse_payload(raw) != payload:
         raise ValueError(f"payload {payload!r} does not round-trip")
     return raw

@@ -27,6 +27,14 @@ _FILES = (
     "conditions",
     "answer_cards",
     "triage_text",
+    "history",
+    "self_test_steps",
+    "assessment_text",
+)
+# Files that feed retrieval: the index is stale when one of these changes. The assessment's
+# data (history, steps, wording) does not touch the index, so editing it rebuilds nothing.
+_INDEX_FILES = tuple(
+    name for name in _FILES if name not in {"history", "self_test_steps", "assessment_text"}
 )
 
 
@@ -39,6 +47,8 @@ def _read(data_dir: Path) -> dict[str, object]:
     for name in _FILES:
         path = data_dir / f"{name}.yaml"
         raw[name] = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    if raw["assessment_text"] == []:
+        raw["assessment_text"] = {}
     return raw
 
 
@@ -77,6 +87,8 @@ def check_against_guide(knowledge: Knowledge, guide: Guide) -> list[str]:
             check_section(entry.id, path)
         for quote in entry.quotes:
             check_quote(entry.id, quote)
+    for name, reason in knowledge.assessment_text.sourced():
+        check_quote(f"assessment_text.{name}", reason.quote)
     for keys in knowledge.passage_keys:
         check_section("passage_keys", keys.section)
         if keys.anchor and not guide.contains(keys.anchor):
@@ -102,6 +114,6 @@ def load_facts(data_dir: Path = DATA_DIR) -> Knowledge:
 def data_sha256(data_dir: Path = DATA_DIR) -> str:
     """Hash of the data files, so an index built from older keys is detected as stale."""
     digest = hashlib.sha256()
-    for name in _FILES:
+    for name in _INDEX_FILES:
         digest.update((data_dir / f"{name}.yaml").read_bytes())
     return digest.hexdigest()

@@ -55,9 +55,15 @@ class Imbalance(Sourced):
 
     id: str
     name: str
+    short_name: str = Field(description="How findings and /history name it to users.")
     identify: str
     consequences: tuple[str, ...]
     correction: str
+
+    @property
+    def title(self) -> str:
+        """The guide heading of the imbalance (the last part of its section path)."""
+        return self.section.split(" > ")[-1]
 
 
 class Exercise(Sourced):
@@ -232,6 +238,216 @@ class TriageText(BaseModel):
         return self
 
 
+class HistoryItem(BaseModel):
+    """An injury the self-test asks about; ``number`` is what users type, fixed in the data
+    so the checklist does not renumber when the file is reordered."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9_]{1,40}$")
+    number: int = Field(ge=1, le=99)
+    label: str
+    words: str = Field(description="Regular expression over the lower-cased typed answer.")
+
+    @field_validator("words")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        import re
+
+        re.compile(value)
+        return value
+
+
+class StepButton(BaseModel):
+    """A button of a self-test step: its label and the value it answers with."""
+
+    model_config = ConfigDict(frozen=True)
+
+    label: str
+    value: str = Field(pattern=r"^[a-z0-9_]{1,20}$")
+
+
+def _button(value: object) -> object:
+    """``[label, value]`` in YAML reads best; a mapping is accepted too."""
+    if isinstance(value, list | tuple) and len(value) == 2:
+        return {"label": value[0], "value": value[1]}
+    return value
+
+
+class SelfTestStep(BaseModel):
+    """One step of the self-test form and where its answer goes in ``AssessmentInput``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z_]{1,20}$")
+    slot: str = Field(description="Key of the answer in a saved, half-done test.")
+    target: str = Field(pattern=r"^[a-z_]+(?:\.(?:left|right))?$")
+    parser: Literal["safety", "reps", "seconds", "heel", "history"]
+    prompt: str
+    how_to: str | None = Field(default=None, description="A self_tests id.")
+    skippable: bool = False
+    buttons: tuple[tuple[StepButton, ...], ...] = ()
+
+    @field_validator("buttons", mode="before")
+    @classmethod
+    def _pairs(cls, rows: object) -> object:
+        if isinstance(rows, list):
+            return [[_button(b) for b in row] if isinstance(row, list) else row for row in rows]
+        return rows
+
+
+class Reason(BaseModel):
+    """A user-facing reason with the guide sentence it rests on."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: str
+    quote: str
+
+
+class FindingsText(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    intro: str
+    none: str
+    item: str
+    side_both: str
+    side_one: str
+    notes_heading: str
+    zero_reps: str
+    near_asymmetry: str
+    heel_not_judged: str
+
+
+class ReferralText(BaseModel):
+    """How soon to act, by the most urgent red flag reported (safety copy, not the guide)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    emergency: str
+    same_day: str
+    soon: str
+
+
+class ProgramText(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    heading: str
+    day: str
+    focus_standing: str
+    focus_seated: str
+    line: str
+    each_leg: str
+    first: str
+    rest: str
+    dose: str
+    hold: str
+    spacing: str
+    why_button: str
+    reasons_heading: str
+    reason_line: str
+    notes_heading: str
+    reminder_offer: str
+    reminder_yes: str
+    reminder_no: str
+    no_program: str
+
+
+class FormText(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reask: str
+    stopped_for_flag: str
+    safety_answer_hint: str
+    safety_no_button: str
+    safety_no_item: str
+    safety_which: str
+    safety_accepted: str
+    reps_accepted: str
+    both_sides_hint: str
+    no_number: str
+    one_number: str
+    not_whole: str
+    outside: str
+    seconds_accepted: str
+    seconds_outside: str
+    skip_hint: str
+    other_side_only: str
+    heel_accepted: str
+    history_no_option: str
+    history_accepted: str
+    history_none_button: str
+    history_done_button: str
+    heel_unsure: str
+    history_selected: str
+    history_nothing: str
+    both_sides_taken: str
+    left_changed: str
+    already_done: str
+
+
+class ProgramReasons(BaseModel):
+    """Why each program line is there; one field per exercise slot or variant."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    standing: Reason
+    seated: Reason
+    dominance: Reason
+    bilateral_start: Reason
+    single_leg: Reason
+    capped: Reason
+    out_of_reach: Reason
+    eccentric_achilles: Reason
+    eccentric_strain: Reason
+    eccentric_out_of_reach: Reason
+    eccentric_bilateral_start: Reason
+    band_eversion: Reason
+    balance: Reason
+    band_inversion: Reason
+    heel_rise: Reason
+    toe_gripping: Reason
+    stretch: Reason
+
+
+class ProgramNotes(BaseModel):
+    """The program's general notes, each with its guide sentence."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    frequency: Reason
+    volume: Reason
+    bottom_stretch: Reason
+    progress_load: Reason
+    progress_single: Reason
+    stronger_side: Reason
+    physiotherapist: Reason
+    standing_eversion: Reason
+    heel_rise_later: Reason
+    shin_splints: Reason
+
+
+class AssessmentText(BaseModel):
+    """Every word the self-test, its findings and its program say (``assessment_text.yaml``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    findings: FindingsText
+    referral: ReferralText
+    program: ProgramText
+    form: FormText
+    reasons: ProgramReasons
+    notes: ProgramNotes
+
+    def sourced(self) -> tuple[tuple[str, Reason], ...]:
+        """Every reason and note with its name, for the guide check."""
+        return tuple(
+            (f"{group}.{name}", reason)
+            for group in ("reasons", "notes")
+            for name, reason in getattr(self, group)
+        )
+
+
 class Knowledge(BaseModel):
     """Everything in ``knowledge/data``, validated as one unit."""
 
@@ -249,10 +465,13 @@ class Knowledge(BaseModel):
     conditions: tuple[Condition, ...] = ()
     answer_cards: tuple[AnswerCard, ...] = ()
     triage_text: TriageText
+    history: tuple[HistoryItem, ...]
+    self_test_steps: tuple[SelfTestStep, ...]
+    assessment_text: AssessmentText
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Knowledge:
-        names = ("muscles", "self_tests", "imbalances", "exercises", "faq", "red_flags")
+        names = ("muscles", "self_tests", "imbalances", "exercises", "faq", "red_flags", "history")
         for name in (*names, "conditions", "answer_cards"):
             ids = [item.id for item in getattr(self, name)]
             duplicates = {i for i in ids if ids.count(i) > 1}
@@ -264,6 +483,10 @@ class Knowledge(BaseModel):
             unknown = set(item.targets) - muscle_ids
             if unknown:
                 raise ValueError(f"{item.id}: unknown target muscles {sorted(unknown)}")
+        numbers = [h.number for h in self.history]
+        if len(set(numbers)) != len(numbers):
+            raise ValueError(f"history: duplicate checklist numbers {sorted(numbers)}")
+        self._check_steps()
         return self
 
     def _check_red_flag_ids(self) -> None:
@@ -282,6 +505,29 @@ class Knowledge(BaseModel):
             if flag_id == flag.id or flag_id in flag.replaces:
                 return flag.id
         raise KeyError(f"unknown red-flag id {flag_id!r}")
+
+    def _check_steps(self) -> None:
+        names = [s.name for s in self.self_test_steps]
+        slots = [s.slot for s in self.self_test_steps]
+        for label, values in (("names", names), ("slots", slots)):
+            if len(set(values)) != len(values):
+                raise ValueError(f"self_test_steps: duplicate {label}")
+        test_ids = {t.id for t in self.self_tests}
+        for step in self.self_test_steps:
+            if step.how_to is not None and step.how_to not in test_ids:
+                raise ValueError(f"self_test_steps.{step.name}: unknown self-test {step.how_to!r}")
+
+    @property
+    def history_checklist(self) -> tuple[HistoryItem, ...]:
+        """History items in checklist order: by their explicit number, not file order."""
+        return tuple(sorted(self.history, key=lambda h: h.number))
+
+    def imbalance(self, imbalance_id: str) -> Imbalance:
+        """The imbalance with this id (``KeyError`` if the data has none)."""
+        for item in self.imbalances:
+            if item.id == imbalance_id:
+                return item
+        raise KeyError(imbalance_id)
 
     def exercise(self, exercise_id: str) -> Exercise:
         return next(e for e in self.exercises if e.id == exercise_id)

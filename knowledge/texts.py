@@ -35,7 +35,6 @@ class Phrases(BaseModel):
     commands_heading: str
     test_commands_heading: str
     test_questions_hint: str
-    small_talk_greeting: str
     small_talk_thanks: str
     welcome_back_in_test: str
     resume_test: str
@@ -51,7 +50,6 @@ class Phrases(BaseModel):
     button_invalid: str
     button_other_step: str
     cannot_use_question: str
-    no_program: str
     out_of_scope: str
     out_of_scope_chat_suffix: str
     section_line: str
@@ -63,9 +61,6 @@ class Phrases(BaseModel):
     deleted: str
     not_deleted: str
     reminder_text: str
-    reminder_offer: str
-    reminder_yes_button: str
-    reminder_no_button: str
     reminder_declined: str
     reminder_set: str
     reminder_unavailable: str
@@ -74,7 +69,6 @@ class Phrases(BaseModel):
     test_restarted: str
     first_question_already: str
     redo_answer: str
-    test_stopped_checklist: str
 
     def fields_of(self, name: str) -> set[str]:
         """The ``{placeholders}`` of one phrase (a test renders every phrase with them)."""

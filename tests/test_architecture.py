@@ -61,8 +61,13 @@ def import_graph() -> dict[str, set[str]]:
             if isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom):
+                # "from pkg import mod" depends on pkg.mod, "from mod import name" on mod
+                # (a parent package always runs first; that is not an edge of ours).
                 base = _resolve(name, node, path.name == "__init__.py")
-                targets = [base, *(f"{base}.{alias.name}" for alias in node.names)]
+                targets = [
+                    f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base
+                    for alias in node.names
+                ]
             for target in targets:
                 if target in modules and target != name:
                     graph[name].add(target)

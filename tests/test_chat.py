@@ -5,9 +5,12 @@ from __future__ import annotations
 import io
 
 from bot.engine import ConversationState, Engine, Incoming
+from bot.engine.form import build_steps
 from bot.qa.service import QAService
 from bot.rendering import html_parts, split_message, to_plain
 from bot.terminal import run_chat
+
+STEPS = len(build_steps())  # "Step N of STEPS": the form's own length, not a literal
 
 
 def test_engine_answers_questions_with_their_section(qa: QAService) -> None:
@@ -87,7 +90,7 @@ def test_terminal_self_test_with_typed_buttons(make_app) -> None:
     stdout = io.StringIO()
     run_chat(make_app().conversations, stdin=io.StringIO(script + "\n"), stdout=stdout)
     out = stdout.getvalue()
-    assert "Step 1 of 9" in out and "Step 9 of 9" in out
+    assert f"Step 1 of {STEPS}" in out and f"Step 9 of {STEPS}" in out
     assert "[Start the self-test]" in out
     assert "history of ankle sprains (balance test skipped)" in out
     assert out.count("Your weekly program") == 2  # after the test and for /program

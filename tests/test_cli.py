@@ -106,7 +106,7 @@ def test_assess_json_prints_findings_referral_and_program(
     result = run(["assess", "--input", str(results), "--json"], cli_env)
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
-    assert set(payload) == {"findings", "referral", "program"}
+    assert set(payload) == {"findings", "referral", "program", "notes", "urgency"}
     assert payload["referral"] is False
     found = {f["id"]: f for f in payload["findings"]}
     assert found["bilateral_asymmetry"]["side"] == "left"
@@ -114,9 +114,16 @@ def test_assess_json_prints_findings_referral_and_program(
     assert found["tibialis_posterior_weakness"]["side"] == "right"
     assert set(found["overall_weakness"]) == {"id", "side", "evidence", "section"}
     program = payload["program"]
-    assert {"sessions_per_week", "weekly_sets", "retest_after_weeks", "exercises", "notes"} == set(
-        program
-    )
+    assert {
+        "sessions_per_week",
+        "weekly_sets",
+        "retest_after_weeks",
+        "exercises",
+        "notes",
+        "days",
+        "seated_days",
+        "plan_notes",
+    } == set(program)
     line = program["exercises"][0]
     assert set(line) == {
         "id",
@@ -128,8 +135,12 @@ def test_assess_json_prints_findings_referral_and_program(
         "side",
         "priority_side",
         "why",
+        "days",
+        "hold_s",
+        "each_leg",
     }
-    assert any(e["id"] == "eccentric_calf_raise" for e in program["exercises"])
+    # Overall weakness (18 and 24 reps): the eccentric protocol starts on both legs.
+    assert any("eccentric protocol" in e["why"] for e in program["exercises"])
 
 
 def test_assess_rejects_bad_files_naming_the_field(tmp_path: Path, cli_env: dict[str, str]) -> None:

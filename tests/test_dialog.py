@@ -5,8 +5,11 @@ from __future__ import annotations
 import pytest
 
 from bot.engine import ConversationState, Engine, Incoming, Reply
+from bot.engine.form import build_steps
 from bot.qa.service import QAService
 from knowledge.facts import load_facts
+
+STEPS = len(build_steps())  # "Step N of STEPS": the form's own length, not a literal
 
 
 class Chat:
@@ -37,13 +40,13 @@ def answer_all(chat: Chat, answers: list[str]) -> list[Reply]:
     return replies
 
 
-FULL = ["no", "22", "20", "9", "15", "12", "30", "left", "1 3"]
+FULL = ["no", "22", "20", "9", "15", "12", "30", "left", "1 3", "done"]
 
 
 def test_full_assessment_typed(engine: Engine) -> None:
     chat = Chat(engine)
     first = chat.say("/assess")
-    assert "Step 1 of 9" in first[-1].text and "safety check" in first[-1].text
+    assert f"Step 1 of {STEPS}" in first[-1].text and "safety check" in first[-1].text
     replies = answer_all(chat, FULL)
     findings, chart, program, offer = replies
     assert offer.kind == "reminder_offer" and "remind:8" in [b.payload for b in offer.buttons[0]]
@@ -62,8 +65,8 @@ def test_progress_hint_and_how_to(engine: Engine) -> None:
     chat = Chat(engine)
     chat.say("/assess")
     prompt = chat.last("no")
-    assert prompt.startswith("Step 2 of 9. Single-leg calf raise, straight knee. How to:")
-    assert "Step 3 of 9" in chat.last("18")
+    assert prompt.startswith(f"Step 2 of {STEPS}. Single-leg calf raise, straight knee. How to:")
+    assert f"Step 3 of {STEPS}" in chat.last("18")
 
 
 def test_buttons_drive_choices_and_history_multiselect(engine: Engine) -> None:
@@ -73,8 +76,8 @@ def test_buttons_drive_choices_and_history_multiselect(engine: Engine) -> None:
     for n in ["25", "25", "25", "25"]:
         chat.say(n)
 
-    assert "Step 8 of 9" in chat.last(payload="a:balance:skip")
-    assert "Step 9 of 9" in chat.last(payload="a:heel:neither")
+    assert f"Step 8 of {STEPS}" in chat.last(payload="a:balance:skip")
+    assert f"Step 9 of {STEPS}" in chat.last(payload="a:heel:neither")
     assert "ankle sprain" in chat.last(payload="a:hist:ankle_sprain")
     chat.say(payload="a:hist:achilles_pain")
     chat.say(payload="a:hist:ankle_sprain")  # untick
@@ -98,7 +101,7 @@ def test_wrong_answers_are_reasked_without_losing_anything(engine: Engine) -> No
     ]:
         reply = chat.say(bad)
         assert message in reply[0].text, bad
-        assert reply[-1].text.startswith("Step 3 of 9")
+        assert reply[-1].text.startswith(f"Step 3 of {STEPS}")
     assert chat.state.assessment is not None
     assert chat.state.assessment.answers["straight_left"] == 20
 
@@ -107,11 +110,11 @@ def test_back_restart_cancel(engine: Engine) -> None:
     chat = Chat(engine)
     chat.say("/assess")
     answer_all(chat, ["no", "20", "18"])
-    assert chat.last("/back").startswith("Step 3 of 9")
+    assert chat.last("/back").startswith(f"Step 3 of {STEPS}")
     assert chat.state.assessment is not None
     assert chat.state.assessment.answers == {"red_flags": [], "straight_left": 20}
-    assert chat.last("/back").startswith("Step 2 of 9")
-    assert chat.last("/back").startswith("Step 1 of 9")
+    assert chat.last("/back").startswith(f"Step 2 of {STEPS}")
+    assert chat.last("/back").startswith(f"Step 1 of {STEPS}")
     assert "first question already" in chat.say("/back")[0].text
     chat.say("/restart")
     assert chat.state.assessment is not None and chat.state.assessment.answers == {}
@@ -126,7 +129,7 @@ def test_back_over_a_skipped_balance_clears_both_sides(engine: Engine) -> None:
     answer_all(chat, ["no", "20", "20", "20", "20", "skip"])
     assert chat.state.assessment is not None
     assert chat.state.assessment.answers["balance_right"] is None
-    assert "Step 6 of 9" in chat.last("/back")
+    assert f"Step 6 of {STEPS}" in chat.last("/back")
     assert "balance_right" not in chat.state.assessment.answers
 
 
@@ -136,10 +139,10 @@ def test_question_mid_test_is_answered_then_the_step_is_asked_again(engine: Engi
     answer_all(chat, ["no", "20"])
     replies = chat.say("why does the knee angle matter for the soleus?")
     assert replies[0].sections  # an answer from the guide, with its section
-    assert replies[-1].text.startswith("Step 3 of 9")
+    assert replies[-1].text.startswith(f"Step 3 of {STEPS}")
     assert chat.state.assessment is not None
     assert chat.state.assessment.answers["straight_left"] == 20
-    assert "Step 4 of 9" in chat.last("19")
+    assert f"Step 4 of {STEPS}" in chat.last("19")
 
 
 def test_half_done_test_resumes_later(engine: Engine) -> None:
@@ -151,7 +154,7 @@ def test_half_done_test_resumes_later(engine: Engine) -> None:
     later.state = ConversationState.model_validate_json(saved)
     replies = later.say("/assess")
     assert "where you left off" in replies[0].text
-    assert replies[-1].text.startswith("Step 4 of 9")
+    assert replies[-1].text.startswith(f"Step 4 of {STEPS}")
 
 
 def test_safety_screen_yes_ends_with_a_referral_and_no_program(engine: Engine) -> None:

@@ -13,9 +13,12 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from bot.engine.form import build_steps
 from bot.storage.schema import reminders
 from bot.storage.sql import SqlStore
 from tooling.emulator import BotApiEmulator, Call
+
+STEPS = len(build_steps())  # "Step N of STEPS": the form's own length, not a literal
 
 USER = 3003
 
@@ -56,10 +59,10 @@ async def test_sigkill_mid_assessment_resumes_and_reminders_survive(
             "REMINDER_POLL_SECONDS": "0.2",
         }
         bot = await start_bot(emulator, env)
-        await say(emulator, "/assess", "Step 1 of 9")
-        await say(emulator, "no", "Step 2 of 9")
-        await say(emulator, "21", "Step 3 of 9")
-        await say(emulator, "19", "Step 4 of 9")
+        await say(emulator, "/assess", f"Step 1 of {STEPS}")
+        await say(emulator, "no", f"Step 2 of {STEPS}")
+        await say(emulator, "21", f"Step 3 of {STEPS}")
+        await say(emulator, "19", f"Step 4 of {STEPS}")
         bot.send_signal(signal.SIGKILL)
         await bot.wait()
 
@@ -78,9 +81,9 @@ async def test_sigkill_mid_assessment_resumes_and_reminders_survive(
         )
         bot = await start_bot(emulator, env)
         try:
-            reply = await say(emulator, "/assess", "Step 4 of 9")
+            reply = await say(emulator, "/assess", f"Step 4 of {STEPS}")
             assert "knee bent" in reply.text
-            await say(emulator, "8", "Step 5 of 9")
+            await say(emulator, "8", f"Step 5 of {STEPS}")
             await emulator.wait_for(
                 lambda c: c.method == "sendMessage" and "re-test your calves" in c.text
             )

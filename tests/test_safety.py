@@ -184,5 +184,8 @@ def test_example_vectors_are_rebuilt_when_stale_and_loaded_when_fresh(
 def test_checklist_numbers_do_not_depend_on_file_order() -> None:
     flags = load_facts().red_flags
     by_number = {f.checklist: f.id for f in flags}
-    assert parse_safety("3") == {"red_flags": [by_number[3]]}
+    parse = parse_safety("red_flags", load_facts())
+    assert parse("3").values == {"red_flags": [by_number[3]]}
+    reordered = load_facts().model_copy(update={"red_flags": tuple(reversed(flags))})
+    assert parse_safety("red_flags", reordered)("3").values == {"red_flags": [by_number[3]]}
     assert sorted(by_number) == list(range(1, len(flags) + 1))

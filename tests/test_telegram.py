@@ -12,11 +12,14 @@ import pytest
 from pydantic import SecretStr
 
 from bot.bootstrap import bootstrap
+from bot.engine.form import build_steps
 from bot.qa.service import QAService
 from bot.settings import Settings
 from bot.storage.memory import MemoryStore
 from bot.telegram.app import create_application
 from tooling.emulator import BotApiEmulator, Call
+
+STEPS = len(build_steps())  # "Step N of STEPS": the form's own length, not a literal
 
 ALICE, BOB = 1001, 1002
 SECRET = "test-secret_123"
@@ -134,21 +137,21 @@ async def test_out_of_scope_and_red_flag(bot: BotApiEmulator) -> None:
 
 
 async def test_user_text_is_escaped(bot: BotApiEmulator) -> None:
-    await say(bot, ALICE, "/assess", "Step 1 of 9")
+    await say(bot, ALICE, "/assess", f"Step 1 of {STEPS}")
     reply = await say(bot, ALICE, "<b>no</b> & yes", "Sorry, I couldn't use that")
     assert "<b>" not in reply.text
 
 
 async def test_full_assessment_with_buttons_and_typed_numbers(bot: BotApiEmulator) -> None:
     start = await say(bot, ALICE, "/start", "I'm CalfCoach")
-    safety = await press(bot, ALICE, start, "a:start", "Step 1 of 9")
-    step = await press(bot, ALICE, safety, "a:safety:no", "Step 2 of 9")
+    safety = await press(bot, ALICE, start, "a:start", f"Step 1 of {STEPS}")
+    step = await press(bot, ALICE, safety, "a:safety:no", f"Step 2 of {STEPS}")
     assert "How to:" in step.text
     for number, nxt in [("22", "Step 3"), ("20", "Step 4"), ("9", "Step 5"), ("15", "Step 6")]:
         step = await say(bot, ALICE, number, nxt)
-    step = await say(bot, ALICE, "12", "Step 7 of 9")
-    heel = await say(bot, ALICE, "30", "Step 8 of 9")
-    history = await press(bot, ALICE, heel, "a:heel:left", "Step 9 of 9")
+    step = await say(bot, ALICE, "12", f"Step 7 of {STEPS}")
+    heel = await say(bot, ALICE, "30", f"Step 8 of {STEPS}")
+    history = await press(bot, ALICE, heel, "a:heel:left", f"Step 9 of {STEPS}")
     toggled = await press(bot, ALICE, history, "a:hist:ankle_sprain", "Selected: ankle sprain")
     assert toggled.method == "editMessageText"  # the same message, ticked, not a new one
     mark = len(bot.calls)
@@ -164,21 +167,21 @@ async def test_full_assessment_with_buttons_and_typed_numbers(bot: BotApiEmulato
 
 
 async def test_mistyped_number_question_mid_test_and_cancel(bot: BotApiEmulator) -> None:
-    await say(bot, ALICE, "/assess", "Step 1 of 9")
-    await say(bot, ALICE, "no", "Step 2 of 9")
-    reask = await say(bot, ALICE, "twenty", "didn't find a number")
+    await say(bot, ALICE, "/assess", f"Step 1 of {STEPS}")
+    await say(bot, ALICE, "no", f"Step 2 of {STEPS}")
+    reask = await say(bot, ALICE, "lots", "didn't find a number")
     assert "whole number" in reask.text
     mark = len(bot.calls)
     bot.message(ALICE, "what does the soleus do?")
     await bot.wait_for(sent_to(ALICE, "<i>Section"), after=mark)
-    await bot.wait_for(sent_to(ALICE, "Step 2 of 9"), after=mark)
-    await say(bot, ALICE, "20", "Step 3 of 9")
+    await bot.wait_for(sent_to(ALICE, f"Step 2 of {STEPS}"), after=mark)
+    await say(bot, ALICE, "20", f"Step 3 of {STEPS}")
     await say(bot, ALICE, "/cancel", "Self-test cancelled")
     await say(bot, ALICE, "/cancel", "no self-test running")
 
 
 async def test_deep_links(bot: BotApiEmulator) -> None:
-    await say(bot, ALICE, "/start assess", "Step 1 of 9")
+    await say(bot, ALICE, "/start assess", f"Step 1 of {STEPS}")
     faq = await say(bot, BOB, "/start faq_rep_range", "What rep range is best for calf training?")
     assert "15 to 25" in faq.text and "8 to 15" in faq.text
     listing = await say(bot, BOB, "/faq", "Tap one")
@@ -206,15 +209,15 @@ async def test_inline_query_offers_forwardable_answers(bot: BotApiEmulator) -> N
 
 
 async def test_two_users_interleaved_keep_their_own_state(bot: BotApiEmulator) -> None:
-    await say(bot, ALICE, "/assess", "Step 1 of 9")
-    await say(bot, BOB, "/assess", "Step 1 of 9")
-    await say(bot, ALICE, "no", "Step 2 of 9")
-    await say(bot, ALICE, "25", "Step 3 of 9")
-    await say(bot, BOB, "no", "Step 2 of 9")
-    await say(bot, BOB, "30", "Step 3 of 9")
-    await say(bot, ALICE, "24", "Step 4 of 9")
-    await say(bot, BOB, "/back", "Step 2 of 9")
-    await say(bot, ALICE, "23", "Step 5 of 9")  # Bob's /back did not move Alice back
+    await say(bot, ALICE, "/assess", f"Step 1 of {STEPS}")
+    await say(bot, BOB, "/assess", f"Step 1 of {STEPS}")
+    await say(bot, ALICE, "no", f"Step 2 of {STEPS}")
+    await say(bot, ALICE, "25", f"Step 3 of {STEPS}")
+    await say(bot, BOB, "no", f"Step 2 of {STEPS}")
+    await say(bot, BOB, "30", f"Step 3 of {STEPS}")
+    await say(bot, ALICE, "24", f"Step 4 of {STEPS}")
+    await say(bot, BOB, "/back", f"Step 2 of {STEPS}")
+    await say(bot, ALICE, "23", f"Step 5 of {STEPS}")  # Bob's /back did not move Alice back
 
 
 async def test_failing_auxiliary_calls_do_not_lose_the_reply(bot: BotApiEmulator) -> None:
@@ -222,7 +225,7 @@ async def test_failing_auxiliary_calls_do_not_lose_the_reply(bot: BotApiEmulator
     bot.failures["sendPhoto"] = (400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
     reply = await say(bot, ALICE, "what is plantar flexion", "<i>Section")
     assert reply.text
-    await say(bot, ALICE, "/assess", "Step 1 of 9")
+    await say(bot, ALICE, "/assess", f"Step 1 of {STEPS}")
     for answer, nxt in [
         ("no", "Step 2"),
         ("25", "Step 3"),
@@ -251,11 +254,11 @@ async def test_groups_answer_only_when_mentioned(bot: BotApiEmulator) -> None:
 
 async def test_redelivered_update_is_answered_once(bot: BotApiEmulator) -> None:
     update_id = bot.message(ALICE, "/assess")
-    await bot.wait_for(sent_to(ALICE, "Step 1 of 9"))
+    await bot.wait_for(sent_to(ALICE, f"Step 1 of {STEPS}"))
     bot.redeliver(update_id)  # reaches the bot in both modes; deduplication must drop it
     await asyncio.sleep(0.5)  # time to answer it, if it were answered
-    await say(bot, ALICE, "no", "Step 2 of 9")
-    assert len([c for c in bot.calls if sent_to(ALICE, "Step 1 of 9")(c)]) == 1
+    await say(bot, ALICE, "no", f"Step 2 of {STEPS}")
+    assert len([c for c in bot.calls if sent_to(ALICE, f"Step 1 of {STEPS}")(c)]) == 1
     assert not [c for c in bot.calls if sent_to(ALICE, "where you left off")(c)]
 
 
@@ -264,12 +267,12 @@ async def test_unknown_commands_are_answered_and_commands_mid_test_reask(
 ) -> None:
     reply = await say(bot, ALICE, "/nope", "I don't know the command /nope")
     assert "/assess" in reply.text
-    await say(bot, ALICE, "/assess", "Step 1 of 9")
+    await say(bot, ALICE, "/assess", f"Step 1 of {STEPS}")
     await say(bot, ALICE, "/privacy", "What CalfCoach keeps")
     mark = len(bot.calls)
     await say(bot, ALICE, "/nope2", "I don't know the command /nope2")
-    await bot.wait_for(sent_to(ALICE, "Step 1 of 9"), after=mark)  # the step, asked again
-    await say(bot, ALICE, "no", "Step 2 of 9")
+    await bot.wait_for(sent_to(ALICE, f"Step 1 of {STEPS}"), after=mark)  # the step, asked again
+    await say(bot, ALICE, "no", f"Step 2 of {STEPS}")
 
 
 @pytest.mark.parametrize("bot", ["webhook"], indirect=True)

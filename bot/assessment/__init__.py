@@ -1,11 +1,14 @@
 """The self-assessment domain: validated results in, findings and a weekly program out.
 
-Pure functions over pydantic models; no engine, transport or storage imports.
+Pure functions over pydantic models; no engine, transport or storage imports. The layers:
+``thresholds`` (guide numbers) <- ``rules`` (findings) and ``program`` (the week) <-
+``outcome.assess`` (both together) <- ``report`` (words).
 """
 
 from bot.assessment.models import AssessmentInput, AssessmentResult, Finding, Program
+from bot.assessment.outcome import assess
 from bot.assessment.program import build_program
-from bot.assessment.rules import assess, find_imbalances
+from bot.assessment.rules import find_imbalances
 
 __all__ = [
     "AssessmentInput",

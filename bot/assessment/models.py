@@ -6,23 +6,16 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from knowledge.facts import load_facts
+
 Side = Literal["left", "right"]
 FindingSide = Literal["left", "right", "both"] | None
-HistoryId = Literal[
-    "ankle_sprain",
-    "achilles_pain",
-    "plantar_fasciitis",
-    "calf_strain",
-    "shin_splints",
-    "medial_ankle_pain",
-]
+Urgency = Literal["emergency", "same_day", "soon"]
 
 
 def _known_red_flag(flag_id: str) -> str:
     """Checked against the catalogue, not a list here, so the ids have one source; an
     earlier id (in saved self-tests and stored results) is read as today's."""
-    from knowledge.facts import load_facts
-
     try:
         return load_facts().red_flag_id(flag_id)
     except KeyError as exc:
@@ -30,14 +23,17 @@ def _known_red_flag(flag_id: str) -> str:
 
 
 RedFlagId = Annotated[str, AfterValidator(_known_red_flag)]
-HISTORY_LABELS: dict[str, str] = {
-    "ankle_sprain": "Ankle sprains",
-    "achilles_pain": "Achilles pain",
-    "plantar_fasciitis": "Plantar fasciitis (heel pain)",
-    "calf_strain": "Calf strain",
-    "shin_splints": "Shin splints",
-    "medial_ankle_pain": "Inner ankle pain",
-}
+
+
+def _known_history(value: str) -> str:
+    """History ids come from knowledge/data/history.yaml, the one list of them."""
+    known = [h.id for h in load_facts().history_checklist]
+    if value not in known:
+        raise ValueError(f"unknown history item {value!r}; known: {', '.join(known)}")
+    return value
+
+
+HistoryId = Annotated[str, AfterValidator(_known_history)]
 
 MAX_REPS = 200  # nobody does 200 clean single-leg raises; above that is a typo
 MAX_BALANCE_SECONDS = 600
@@ -88,15 +84,24 @@ class Finding(_Strict):
 
 
 class ProgramExercise(_Strict):
+    """One exercise of the week: its dose, the sessions it is in and why it is there.
+
+    ``days`` and ``hold_s`` were added later; a program stored before them loads with every
+    exercise in both of its two sessions, as it was then.
+    """
+
     id: str
     name: str
     sets: int
-    reps: tuple[int, int] | int
+    reps: tuple[int, int] | int | None
     tempo: str | None
     rest_s: int | None
     side: Literal["left", "right", "both"]
     priority_side: Side | None
     why: str
+    days: tuple[str, ...] = ("A", "B")
+    hold_s: tuple[int, int] | int | None = None
+    each_leg: bool = False
 
 
 class Program(_Strict):
@@ -105,11 +110,25 @@ class Program(_Strict):
     retest_after_weeks: int
     exercises: tuple[ProgramExercise, ...]
     notes: tuple[str, ...]
+    days: tuple[str, ...] = ("A", "B")
+    seated_days: tuple[str, ...] = ()
+    plan_notes: tuple[str, ...] = ()
+
+    def session(self, day: str) -> tuple[ProgramExercise, ...]:
+        """The exercises of one session, in program order."""
+        return tuple(e for e in self.exercises if day in e.days)
 
 
 class AssessmentResult(_Strict):
-    """What ``calfcoach assess --json`` prints."""
+    """What ``calfcoach assess --json`` prints.
+
+    ``notes`` (what the numbers cannot show, or show just under a threshold) and ``urgency``
+    (how soon a referral should be acted on) were added later and default to empty, so
+    results stored before them still load.
+    """
 
     findings: tuple[Finding, ...]
     referral: bool
     program: Program | None
+    notes: tuple[str, ...] = ()
+    urgency: Urgency | None = None

@@ -16,10 +16,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.assessment import AssessmentInput, AssessmentResult, assess
-from bot.assessment.report import findings_text, program_text
+from bot.assessment import AssessmentResult, assess
+from bot.assessment.ids import check_ids
+from bot.assessment.models import Program
+from bot.assessment.outcome import referral_urgency
+from bot.assessment.report import findings_text, program_text, reasons_text
 from bot.commands import CommandTable, ParsedCommand
-from bot.engine.form import HISTORY_IDS, FormStep, Invalid, build_steps, next_step
+from bot.engine.form import (
+    HISTORY_BUTTON,
+    FormStep,
+    Invalid,
+    Parsed,
+    assessment_input,
+    build_steps,
+    history_ids,
+    next_step,
+)
 from bot.engine.messages import Button, Incoming, Reply
 from bot.engine.referral import ReferralState, follow
 from bot.engine.state import ConversationState, FormState
@@ -31,6 +43,7 @@ from bot.payloads import (
     Related,
     Remind,
     StartTest,
+    Why,
     encode,
     parse_payload,
 )
@@ -41,6 +54,9 @@ from bot.safety import Triage, rule_flags
 from knowledge.texts import Phrases, load_phrases
 
 log = logging.getLogger(__name__)
+
+_DONE_WORDS = {"done", "finished", "that's it", "thats it", "that's all"}
+
 
 _SMALL_TALK = {
     "greeting": re.compile(r"^(?:hi|hello|hey|hiya|yo|good (?:morning|afternoon|evening))\W*$"),
@@ -96,27 +112,6 @@ def answer_reply(answer: Answer, phrases: Phrases, *, in_chat: bool = True) -> R
     )
 
 
-def _values(answers: dict[str, Any]) -> AssessmentInput:
-    balance = (
-        {"left": answers["balance_left"], "right": answers["balance_right"]}
-        if answers.get("balance_left") is not None and answers.get("balance_right") is not None
-        else None
-    )
-    return AssessmentInput.model_validate(
-        {
-            "straight_knee_reps": {
-                "left": answers["straight_left"],
-                "right": answers["straight_right"],
-            },
-            "bent_knee_reps": {"left": answers["bent_left"], "right": answers["bent_right"]},
-            "balance_seconds": balance,
-            "heel_valgus": answers["heel_valgus"],
-            "history": answers["history"],
-            "red_flags": answers.get("red_flags", []),
-        }
-    )
-
-
 CommandHandler = Callable[[ConversationState, str], list[Reply]]
 
 
@@ -133,6 +128,9 @@ class Engine:
     ) -> None:
         self.qa = qa
         self.charts = charts
+        check_ids(qa.knowledge)  # an id the code names but the data lacks stops start-up
+        self.steps: tuple[FormStep, ...] = build_steps(qa.knowledge)
+        self.history_ids = history_ids(qa.knowledge)
         self.commands = commands or CommandTable()
         self.phrases = phrases or load_phrases()
         self.steps: tuple[FormStep, ...] = build_steps()
@@ -153,6 +151,10 @@ class Engine:
         if state.assessment is not None:
             return self._form_answer(state, text)
         lowered = text.lower()
+        if lowered in _DONE_WORDS and state.last_result is not None:
+            # A "done" after the last answer finished the test is not a question.
+            words = self.qa.knowledge.assessment_text.form
+            return Step([Reply(words.already_done)], state)
         if _SMALL_TALK["greeting"].match(lowered):
             return Step([self._greeting()], state)
         if _SMALL_TALK["thanks"].match(lowered):
@@ -251,6 +253,8 @@ class Engine:
                 if in_test:
                     return self._interruption(state, question)
                 return self._question(state, question)
+            case Why():
+                return Step([self._reasons_reply(state)], state)
             case StartTest():
                 return (
                     Step(self._cmd_assess(state, ""), state)
@@ -262,7 +266,7 @@ class Engine:
                 step = next_step(self.steps, state.assessment.answers)
                 if step is None or not step.name.startswith(name):
                     return self._with_prompt(state, [Reply(self.phrases.button_other_step)])
-                if name == "hist":
+                if name == HISTORY_BUTTON:
                     return self._history_button(state, value)
                 return self._form_answer(state, value)
             case Remind() | DataChoice():
@@ -273,25 +277,38 @@ class Engine:
     def _history_button(self, state: ConversationState, value: str) -> Step:
         form = state.assessment
         assert form is not None
-        if value in HISTORY_IDS:
-            draft = set(form.history_draft) ^ {value}
-            form.history_draft = sorted(draft, key=HISTORY_IDS.index)
-            chosen = ", ".join(v.replace("_", " ") for v in form.history_draft) or "nothing yet"
-            step = next_step(self.steps, form.answers)
-            assert step is not None
-            ticked = tuple(
-                tuple(
-                    Button(f"✓ {b.label}", payload=b.payload)
-                    if b.payload and b.payload.rsplit(":", 1)[-1] in form.history_draft
-                    else b
-                    for b in row
-                )
-                for row in step.buttons
-            )
-            reply = Reply(f"Selected: {chosen}. Tap more, or Done.", buttons=ticked, edit=True)
-            return Step([reply], state)
+        if value in self.history_ids:
+            return self._tick_history(state, (value,), toggle=True)
         values = form.history_draft if value == "done" else []
         return self._fill(state, {"history": values})
+
+    def _tick_history(
+        self, state: ConversationState, chosen: tuple[str, ...], toggle: bool
+    ) -> Step:
+        """Tick history items (a tap toggles one, typed numbers add) and show the selection."""
+        form = state.assessment
+        assert form is not None
+        draft = set(form.history_draft) ^ set(chosen) if toggle else set(form.history_draft)
+        draft |= set() if toggle else set(chosen)
+        form.history_draft = sorted(draft, key=self.history_ids.index)
+        words = self.qa.knowledge.assessment_text.form
+        labels = {h.id: h.label.lower() for h in self.qa.knowledge.history}
+        chosen_text = ", ".join(labels[v] for v in form.history_draft) or words.history_nothing
+        step = next_step(self.steps, form.answers)
+        assert step is not None
+        ticked = tuple(
+            tuple(
+                Button(f"✓ {b.label}", payload=b.payload)
+                if b.payload and b.payload.rsplit(":", 1)[-1] in form.history_draft
+                else b
+                for b in row
+            )
+            for row in step.buttons
+        )
+        reply = Reply(
+            words.history_selected.format(chosen=chosen_text), buttons=ticked, edit=toggle
+        )
+        return Step([reply], state)
 
     # -- the form --------------------------------------------------------------------------
 
@@ -336,10 +353,8 @@ class Engine:
             return self._stop_test(state, flags)
         step = next_step(self.steps, form.answers)
         assert step is not None
-        if step.name == "history" and text.lower() == "done":
-            return self._fill(state, {"history": list(form.history_draft)})
         try:
-            values = step.parse(text)
+            parsed = step.parse(text)
         except Invalid as exc:
             # A question mid-test is answered, then the step is asked again; a line with
             # a number in it was meant as an answer, so it gets the re-ask instead.
@@ -347,38 +362,84 @@ class Engine:
                 len(text.split()) >= 4 and not re.search(r"\d", text)
             ):
                 return self._interruption(state, text)
+            words = self.qa.knowledge.assessment_text.form
             return self._with_prompt(
                 state,
-                [Reply(f"Sorry, I couldn't use that. {exc}", kind="reask")],
+                [Reply(words.reask.format(problem=exc), kind="reask")],
                 show_how_to=False,
             )
-        return self._fill(state, values)
+        if parsed.tick and text.rstrip().endswith("?"):
+            # "What is plantar fasciitis?" names an item but asks about it: answer it.
+            return self._interruption(state, text)
+        return self._apply(state, step, parsed)
 
-    def _fill(self, state: ConversationState, values: dict[str, Any]) -> Step:
+    def _apply(self, state: ConversationState, step: FormStep, parsed: Parsed) -> Step:
+        """Fill what an answer gave, tick history items, or finish the history step."""
+        form = state.assessment
+        assert form is not None
+        if parsed.tick and not parsed.finish:
+            return self._tick_history(state, parsed.tick, toggle=False)
+        if parsed.finish:
+            chosen = set(form.history_draft) | set(parsed.tick)
+            return self._fill(state, {step.slot: sorted(chosen, key=self.history_ids.index)})
+        notes = [parsed.note] if parsed.note else []
+        if (
+            len(parsed.values) == 2
+            and step.slot in parsed.values
+            and None not in (parsed.values.values())
+        ):
+            notes.append(self._both_sides_note(form.answers, step, parsed.values))
+        return self._fill(state, parsed.values, notes)
+
+    def _both_sides_note(
+        self, answers: dict[str, Any], step: FormStep, values: dict[str, Any]
+    ) -> str:
+        """'Got both' when one answer gave both legs, naming a changed earlier answer."""
+        words = self.qa.knowledge.assessment_text.form
+        left_slot, right_slot = list(values)
+        before = answers.get(left_slot)
+        if before is not None and before != values[left_slot] and left_slot != step.slot:
+            return words.left_changed.format(
+                left=values[left_slot], before=before, right=values[right_slot]
+            )
+        return words.both_sides_taken.format(left=values[left_slot], right=values[right_slot])
+
+    def _fill(
+        self, state: ConversationState, values: dict[str, Any], notes: list[str] | None = None
+    ) -> Step:
         form = state.assessment
         assert form is not None
         form.answers.update(values)
+        # A slot answered again (both legs at the right-leg step) leaves its earlier step,
+        # so /back undoes this answer whole and the one before it stays undoable.
+        form.order = [[s for s in slots if s not in values] for slots in form.order]
+        form.order = [slots for slots in form.order if slots]
         form.order.append(list(values))
         form.history_draft = []
         if values.get("red_flags"):
             state.assessment = None
             flags = Triage.of(tuple(values["red_flags"]), self.qa.knowledge.red_flags)
             state.referral = ReferralState(flags=flags.ids)
-            state.last_result = AssessmentResult(findings=(), referral=True, program=None)
+            state.last_result = AssessmentResult(
+                findings=(),
+                referral=True,
+                program=None,
+                urgency=referral_urgency(tuple(values["red_flags"]), self.qa.knowledge),
+            )
             state.last_input = None
-            stopped = self.phrases.test_stopped_checklist
+            stopped = self.qa.knowledge.assessment_text.form.stopped_for_flag
             text = flags.referral_text(self.qa.knowledge.triage_text)
             reply = Reply(f"{text}\n\n{stopped}", kind="red_flag")
             return Step([reply], state)
         if next_step(self.steps, form.answers) is not None:
-            return self._with_prompt(state, [])
-        data = _values(form.answers)
-        result = assess(data)
+            return self._with_prompt(state, [Reply(note) for note in notes or []])
+        data = assessment_input(self.steps, form.answers)
+        result = assess(data, self.qa.knowledge)
         previous = state.last_input
         state.assessment = None
         state.last_result, state.last_input = result, data
         state.tests_completed += 1
-        replies = [Reply(findings_text(result), kind="findings")]
+        replies = [Reply(findings_text(result, self.qa.knowledge), kind="findings")]
         if self.charts:
             from bot.charts import results_chart
 
@@ -388,17 +449,18 @@ class Engine:
                 log.exception("chart rendering failed")
         if result.program is not None:
             weeks = result.program.retest_after_weeks
-            replies.append(Reply(program_text(result.program), kind="program"))
+            replies.append(self._plan_reply(result.program))
+            words = self.qa.knowledge.assessment_text.program
             replies.append(
                 Reply(
-                    self.phrases.reminder_offer.format(weeks=weeks),
+                    words.reminder_offer.format(weeks=weeks),
                     buttons=(
                         (
                             Button(
-                                self.phrases.reminder_yes_button.format(weeks=weeks),
+                                words.reminder_yes.format(weeks=weeks),
                                 payload=encode(Remind(weeks)),
                             ),
-                            Button(self.phrases.reminder_no_button, payload=encode(Remind(None))),
+                            Button(words.reminder_no, payload=encode(Remind(None))),
                         ),
                     ),
                     kind="reminder_offer",
@@ -438,8 +500,26 @@ class Engine:
     def _program_reply(self, state: ConversationState) -> Reply:
         result = state.last_result
         if result is None or result.program is None:
-            return Reply(self.phrases.no_program, buttons=((start_test_button(self.phrases),),))
-        return Reply(program_text(result.program), kind="program")
+            return Reply(
+                self.qa.knowledge.assessment_text.program.no_program,
+                buttons=((start_test_button(self.phrases),),),
+            )
+        return self._plan_reply(result.program)
+
+    def _plan_reply(self, program: Program) -> Reply:
+        """The week by session, with the reasons one tap away."""
+        words = self.qa.knowledge.assessment_text.program
+        return Reply(
+            program_text(program, self.qa.knowledge),
+            kind="program",
+            buttons=((Button(words.why_button, payload=encode(Why())),),),
+        )
+
+    def _reasons_reply(self, state: ConversationState) -> Reply:
+        result = state.last_result
+        if result is None or result.program is None:
+            return self._program_reply(state)
+        return Reply(reasons_text(result.program, self.qa.knowledge), kind="program_reasons")
 
     # -- questions ------------------------------------------------------------------------
 

@@ -1,26 +1,52 @@
-"""The self-test as a form: each step is data (prompt, how-to, parser), Rasa-style.
+"""The self-test as a form, built from ``knowledge/data/self_test_steps.yaml`` (Rasa-style).
 
-The next step is the first one whose slots are still empty, so going back, resuming
-and re-asking need no extra state. A parser returns the slot values or raises
-:class:`Invalid` with a message that says what is accepted.
+Each step carries where its answer goes in :class:`AssessmentInput` (``target``), so
+turning answers into results needs no hand-written mapping. The next step is the first
+one whose slot is still empty, so going back, resuming and re-asking need no extra state.
+A parser returns a :class:`Parsed` or raises :class:`Invalid` with what is accepted.
 """
 
 from __future__ import annotations
 
 import re
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.assessment.models import HISTORY_LABELS, MAX_BALANCE_SECONDS, MAX_REPS
+from pydantic import BaseModel
+
+from bot.assessment.models import MAX_BALANCE_SECONDS, MAX_REPS, AssessmentInput
+from bot.engine.answers import Invalid, per_side, seconds, whole_number, words
 from bot.engine.messages import Button
 from knowledge.facts import load_facts
+from knowledge.models import Knowledge, SelfTestStep
 
 PREFIX = "a:"  # callback payloads of the assessment: "a:<step>:<value>"
+HISTORY_BUTTON = "hist"  # "a:hist:<history id>|none|done"
+
+__all__ = [
+    "HISTORY_BUTTON",
+    "PREFIX",
+    "FormStep",
+    "Invalid",
+    "Parsed",
+    "assessment_input",
+    "build_steps",
+    "history_ids",
+    "next_step",
+]
 
 
-class Invalid(ValueError):
-    """An answer that does not fit the step; the message says what is accepted."""
+@dataclass(frozen=True)
+class Parsed:
+    """What an answer gave: slot values to fill, or history items to tick (``tick``, with
+    ``finish`` when the user also said they are done), and a note to send first."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    note: str | None = None
+    tick: tuple[str, ...] = ()
+    finish: bool = False
 
 
 @dataclass(frozen=True)
@@ -29,243 +55,281 @@ class FormStep:
 
     name: str
     slots: tuple[str, ...]
+    target: str
     prompt: str
-    parse: Callable[[str], dict[str, Any]]
+    parse: Callable[[str], Parsed]
     how_to: str | None = None
-    buttons: tuple[tuple[Button, ...], ...] = field(default_factory=tuple)
+    buttons: tuple[tuple[Button, ...], ...] = ()
+
+    @property
+    def slot(self) -> str:
+        return self.slots[0]
 
 
-_NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")
 _SKIP = re.compile(r"^(?:skip|skipped|pass|n/?a|none|no (?:cushion|pad|surface)|can'?t|cannot)\b")
 _NO = re.compile(r"^(?:no|nope|nah|none|neither|nothing|n|0|no,? none of (?:these|them))\b")
+_UNSURE = re.compile(
+    r"^(?:not sure|unsure|don'?t know|do not know|dunno|no idea|can'?t tell|cannot tell|"
+    r"couldn'?t (?:tell|see)|i'?m not sure|maybe|\?+$)"
+)
+_DONE = re.compile(r"\bdone\b|\bthat'?s (?:it|all)\b|\bfinished\b")
 
 
-def _whole_number(text: str, low: int, high: int, unit: str) -> int:
-    numbers = _NUMBER.findall(text)
-    accepted = f"Please send a whole number of {unit} from {low} to {high}, like 18."
-    if len(numbers) != 1:
-        raise Invalid(("I need one number. " if numbers else "I didn't find a number. ") + accepted)
-    raw = numbers[0]
-    if "." in raw or "," in raw:
-        raise Invalid(f"{raw} isn't a whole number. {accepted}")
-    value = int(raw)
-    if not low <= value <= high:
-        raise Invalid(f"{value} is outside {low}-{high}. {accepted}")
-    return value
+# -- parsers -----------------------------------------------------------------------------
 
 
-def parse_reps(slot: str) -> Callable[[str], dict[str, Any]]:
-    def parse(text: str) -> dict[str, Any]:
-        return {slot: _whole_number(text, 0, MAX_REPS, "reps")}
-
-    return parse
-
-
-def _seconds(text: str) -> int:
-    text = text.strip().lower()
-    clock = re.fullmatch(r"(\d{1,2}):(\d{2})", text)
-    if clock:
-        seconds = int(clock.group(1)) * 60 + int(clock.group(2))
-    else:
-        minutes = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(?:m|min|mins|minutes?)", text)
-        seconds = (
-            round(float(minutes.group(1)) * 60)
-            if minutes
-            else _whole_number(text, 0, MAX_BALANCE_SECONDS, "seconds")
-        )
-    if not 0 <= seconds <= MAX_BALANCE_SECONDS:
-        raise Invalid(
-            f"{seconds} s is outside 0-{MAX_BALANCE_SECONDS}. Send the seconds you held, "
-            "like 25 or 1:10, or 'skip'."
-        )
-    return seconds
+def _per_side_values(
+    text: str, slots: dict[str, str], side: str, read: Callable[[str], int]
+) -> dict[str, Any] | None:
+    """Both legs in one answer ('15 left 12 right') fill both slots; ``None`` if no side named."""
+    pairs = per_side(text)
+    if not pairs:
+        return None
+    if len(pairs) == 2:
+        return {slots[s]: read(pairs[s]) for s in ("left", "right")}
+    if side in pairs:
+        return {slots[side]: read(pairs[side])}
+    raise Invalid(words().other_side_only.format(side=side.upper()))
 
 
-def parse_balance(slot: str) -> Callable[[str], dict[str, Any]]:
-    def parse(text: str) -> dict[str, Any]:
-        if _SKIP.match(text.strip().lower()):
-            return {"balance_left": None, "balance_right": None}
+def parse_reps(slot: str, slots: dict[str, str], side: str) -> Callable[[str], Parsed]:
+    def read(text: str) -> int:
+        return whole_number(text, 0, MAX_REPS, "reps")
+
+    def parse(text: str) -> Parsed:
+        both = _per_side_values(text, slots, side, read)
+        if both is not None:
+            return Parsed(both)
         try:
-            return {slot: _seconds(text)}
+            return Parsed({slot: read(text)})
         except Invalid as exc:
-            raise Invalid(f"{exc} Or send 'skip' if you have nothing to stand on.") from None
+            if words().one_number in str(exc):
+                raise Invalid(f"{exc} {words().both_sides_hint}") from None
+            raise
 
     return parse
 
 
-def parse_heel(text: str) -> dict[str, Any]:
-    text = text.strip().lower()
-    if text in {"left", "l"} or text.startswith("left"):
-        return {"heel_valgus": {"left": True, "right": False}}
-    if text in {"right", "r"} or text.startswith("right"):
-        return {"heel_valgus": {"left": False, "right": True}}
-    if text.startswith(("both", "yes both", "each")):
-        return {"heel_valgus": {"left": True, "right": True}}
-    if _NO.match(text):
-        return {"heel_valgus": {"left": False, "right": False}}
-    raise Invalid("Please answer left, right, both or neither.")
+def parse_seconds(
+    slot: str, slots: dict[str, str], side: str, skip_slots: tuple[str, ...]
+) -> Callable[[str], Parsed]:
+    def read(text: str) -> int:
+        return seconds(text, MAX_BALANCE_SECONDS)
+
+    def parse(text: str) -> Parsed:
+        if skip_slots and _SKIP.match(text.strip().lower()):
+            return Parsed(dict.fromkeys(skip_slots))
+        try:
+            both = _per_side_values(text, slots, side, read)
+            return Parsed(both if both is not None else {slot: read(text)})
+        except Invalid as exc:
+            hint = f" {words().skip_hint}" if skip_slots else ""
+            raise Invalid(f"{exc}{hint}") from None
+
+    return parse
 
 
-_HISTORY_WORDS = {
-    "ankle_sprain": r"sprain|roll",
-    "achilles_pain": r"achill",
-    "plantar_fasciitis": r"fasci|plantar|heel",
-    "calf_strain": r"strain|pull|tear|torn",
-    "shin_splints": r"shin",
-    "medial_ankle_pain": r"inner|medial|inside",
-}
-HISTORY_IDS = tuple(HISTORY_LABELS)
+def parse_heel(slot: str) -> Callable[[str], Parsed]:
+    def parse(text: str) -> Parsed:
+        text = text.strip().lower()
+        if _UNSURE.match(text):  # before "no": "no idea" is not "neither"
+            return Parsed({slot: None}, note=words().heel_unsure)
+        if text in {"left", "l"} or text.startswith("left"):
+            return Parsed({slot: {"left": True, "right": False}})
+        if text in {"right", "r"} or text.startswith("right"):
+            return Parsed({slot: {"left": False, "right": True}})
+        if text.startswith(("both", "yes both", "each")):
+            return Parsed({slot: {"left": True, "right": True}})
+        if _NO.match(text):
+            return Parsed({slot: {"left": False, "right": False}})
+        raise Invalid(words().heel_accepted)
+
+    return parse
 
 
-def parse_history(text: str) -> dict[str, Any]:
-    text = text.strip().lower()
-    if _NO.match(text):
-        return {"history": []}
-    chosen: list[str] = []
-    for number in re.findall(r"\d+", text):
-        index = int(number) - 1
-        if not 0 <= index < len(HISTORY_IDS):
-            raise Invalid(f"There is no option {number}. Use 1 to {len(HISTORY_IDS)}, or 'none'.")
-        chosen.append(HISTORY_IDS[index])
-    for history_id, pattern in _HISTORY_WORDS.items():
-        if re.search(pattern, text) and history_id not in chosen:
-            chosen.append(history_id)
-    if not chosen:
-        raise Invalid(
-            "Please send the numbers that apply, like '1 3', or 'none'. "
-            "You can also tap the options and then Done."
-        )
-    return {"history": sorted(set(chosen), key=HISTORY_IDS.index)}
+def parse_history(slot: str, knowledge: Knowledge) -> Callable[[str], Parsed]:
+    """Typed numbers or words tick items like taps do; 'done' finishes, 'none' clears."""
+    checklist = knowledge.history_checklist
+    by_number = {item.number: item.id for item in checklist}
+
+    def parse(text: str) -> Parsed:
+        text = text.strip().lower()
+        if _NO.match(text):
+            return Parsed({slot: []})
+        chosen: list[str] = []
+        for number in re.findall(r"\d+", text):
+            if int(number) not in by_number:
+                raise Invalid(words().history_no_option.format(number=number, count=len(checklist)))
+            chosen.append(by_number[int(number)])
+        for item in checklist:
+            if re.search(item.words, text) and item.id not in chosen:
+                chosen.append(item.id)
+        finish = bool(_DONE.search(text))
+        if not chosen and not finish:
+            raise Invalid(words().history_accepted)
+        return Parsed(tick=tuple(chosen), finish=finish)
+
+    return parse
 
 
-def parse_safety(text: str) -> dict[str, Any]:
-    text = text.strip().lower()
+def parse_safety(slot: str, knowledge: Knowledge) -> Callable[[str], Parsed]:
     # Numbered by each flag's own `checklist` field, never by its place in the file, so a
     # number typed (or an old button) means the same flag after the catalogue is edited.
-    by_number = {flag.checklist: flag.id for flag in load_facts().red_flags}
+    by_number = {flag.checklist: flag.id for flag in knowledge.red_flags}
     ids = [by_number[n] for n in sorted(by_number)]
-    if _NO.match(text):
-        return {"red_flags": []}
-    chosen = []
-    for number in re.findall(r"\d+", text):
-        if int(number) not in by_number:
-            raise Invalid(f"There is no item {number}. Send the numbers 1 to {len(ids)}, or 'no'.")
-        chosen.append(by_number[int(number)])
-    if chosen:
-        return {"red_flags": sorted(set(chosen), key=ids.index)}
-    if re.match(r"^(?:yes|yeah|yep|y)\b", text):
-        raise Invalid(
-            f"Which one? Send its number (1 to {len(ids)}), so I can point you to the right help."
-        )
-    raise Invalid("Please answer 'no' if none of these apply, or the number of any that does.")
+    w = words()
+
+    def parse(text: str) -> Parsed:
+        text = text.strip().lower()
+        if _NO.match(text):
+            return Parsed({slot: []})
+        chosen = []
+        for number in re.findall(r"\d+", text):
+            if int(number) not in by_number:
+                raise Invalid(w.safety_no_item.format(number=number, count=len(ids)))
+            chosen.append(by_number[int(number)])
+        if chosen:
+            return Parsed({slot: sorted(set(chosen), key=ids.index)})
+        if re.match(r"^(?:yes|yeah|yep|y)\b", text):
+            raise Invalid(w.safety_which.format(count=len(ids)))
+        raise Invalid(w.safety_accepted)
+
+    return parse
+
+
+# -- building the form from the data ------------------------------------------------------
+
 
 
 def _numbered(labels: list[str]) -> str:
     return "\n".join(f"{n}. {label}" for n, label in enumerate(labels, 1))
 
 
-def _self_test_how_to(test_id: str) -> str:
-    test = next(t for t in load_facts().self_tests if t.id == test_id)
+def _how_to(knowledge: Knowledge, test_id: str) -> str:
+    test = next(t for t in knowledge.self_tests if t.id == test_id)
     return f"{test.name}. How to: {test.instructions}"
 
 
-def build_steps() -> tuple[FormStep, ...]:
-    """The self-test, in order. Built from the knowledge data (how-tos, red flags)."""
-    flags = sorted(load_facts().red_flags, key=lambda f: f.checklist)
-    safety_prompt = (
-        "First, a quick safety check. Does any of these apply to you right now?\n"
-        + "\n".join(f"{f.checklist}. {f.label}" for f in flags)
-        + "\n\nAnswer 'no', or the number of any that does."
+def _per_side_model(annotation: object) -> type[BaseModel] | None:
+    for candidate in (annotation, *typing.get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+def check_target(step: SelfTestStep) -> None:
+    """The step's target must be a field of AssessmentInput (a side of a per-side one)."""
+    top, _, side = step.target.partition(".")
+    info = AssessmentInput.model_fields.get(top)
+    if info is None:
+        raise ValueError(f"self-test step {step.name!r}: unknown target {step.target!r}")
+    if side:
+        model = _per_side_model(info.annotation)
+        if model is None or side not in model.model_fields:
+            raise ValueError(f"self-test step {step.name!r}: {top!r} has no side {side!r}")
+
+
+def _side_slots(steps: tuple[SelfTestStep, ...], step: SelfTestStep) -> dict[str, str]:
+    """The slots of both legs of this step's test, by side."""
+    top = step.target.partition(".")[0]
+    return {
+        s.target.partition(".")[2]: s.slot
+        for s in steps
+        if s.target.partition(".")[0] == top and "." in s.target
+    }
+
+
+def _buttons(step: SelfTestStep) -> tuple[tuple[Button, ...], ...]:
+    prefix = f"{PREFIX}{step.name.split('_')[0]}:"
+    return tuple(
+        tuple(Button(b.label, payload=f"{prefix}{b.value}") for b in row) for row in step.buttons
     )
-    safety_buttons = (
-        (Button("No, none of these", payload=f"{PREFIX}safety:no"),),
-        tuple(Button(str(f.checklist), payload=f"{PREFIX}safety:{f.checklist}") for f in flags[:5]),
-        tuple(Button(str(f.checklist), payload=f"{PREFIX}safety:{f.checklist}") for f in flags[5:]),
+
+
+def _build(steps: tuple[SelfTestStep, ...], step: SelfTestStep, knowledge: Knowledge) -> FormStep:
+    check_target(step)
+    w = knowledge.assessment_text.form
+    prompt, buttons = step.prompt, _buttons(step)
+    slots: tuple[str, ...] = (step.slot,)
+    parse: Callable[[str], Parsed]
+    if step.parser in {"reps", "seconds"}:
+        sides = _side_slots(steps, step)
+        side = step.target.partition(".")[2]
+        if step.parser == "reps":
+            parse = parse_reps(step.slot, sides, side)
+        else:
+            skip = tuple(sides[s] for s in ("left", "right")) if step.skippable else ()
+            # A skip fills both legs, so /back over it clears both.
+            slots = (step.slot, *(s for s in skip if s != step.slot))
+            parse = parse_seconds(step.slot, sides, side, skip)
+    elif step.parser == "heel":
+        parse = parse_heel(step.slot)
+    elif step.parser == "history":
+        parse = parse_history(step.slot, knowledge)
+        checklist = knowledge.history_checklist
+        prompt += "\n" + "\n".join(f"{h.number}. {h.label}" for h in checklist)
+        buttons = (
+            *((Button(h.label, payload=f"{PREFIX}{HISTORY_BUTTON}:{h.id}"),) for h in checklist),
+            (
+                Button(w.history_none_button, payload=f"{PREFIX}{HISTORY_BUTTON}:none"),
+                Button(w.history_done_button, payload=f"{PREFIX}{HISTORY_BUTTON}:done"),
+            ),
+        )
+    else:  # safety: the checklist is the red flags' own data
+        parse = parse_safety(step.slot, knowledge)
+        flags = sorted(knowledge.red_flags, key=lambda f: f.checklist)
+        prompt += (
+            "\n"
+            + "\n".join(f"{f.checklist}. {f.label}" for f in flags)
+            + f"\n\n{w.safety_answer_hint}"
+        )
+        numbers = [
+            Button(str(f.checklist), payload=f"{PREFIX}{step.name}:{f.checklist}") for f in flags
+        ]
+        buttons = (
+            (Button(w.safety_no_button, payload=f"{PREFIX}{step.name}:no"),),
+            tuple(numbers[:5]),
+            tuple(numbers[5:]),
+        )
+    return FormStep(
+        name=step.name,
+        slots=slots,
+        target=step.target,
+        prompt=prompt,
+        parse=parse,
+        how_to=_how_to(knowledge, step.how_to) if step.how_to else None,
+        buttons=buttons,
     )
-    heel_buttons = (
-        (
-            Button("Left", payload=f"{PREFIX}heel:left"),
-            Button("Right", payload=f"{PREFIX}heel:right"),
-        ),
-        (
-            Button("Both", payload=f"{PREFIX}heel:both"),
-            Button("Neither", payload=f"{PREFIX}heel:neither"),
-        ),
-    )
-    history_buttons = (
-        *tuple(
-            (Button(label, payload=f"{PREFIX}hist:{hid}"),) for hid, label in HISTORY_LABELS.items()
-        ),
-        (
-            Button("None", payload=f"{PREFIX}hist:none"),
-            Button("Done", payload=f"{PREFIX}hist:done"),
-        ),
-    )
-    skip = ((Button("Skip (nothing to stand on)", payload=f"{PREFIX}balance:skip"),),)
-    return (
-        FormStep("safety", ("red_flags",), safety_prompt, parse_safety, buttons=safety_buttons),
-        FormStep(
-            "straight_left",
-            ("straight_left",),
-            "LEFT leg, knee straight: how many clean single-leg calf raises did you do?",
-            parse_reps("straight_left"),
-            how_to=_self_test_how_to("straight_knee_reps"),
-        ),
-        FormStep(
-            "straight_right",
-            ("straight_right",),
-            "RIGHT leg, knee straight: how many clean reps?",
-            parse_reps("straight_right"),
-        ),
-        FormStep(
-            "bent_left",
-            ("bent_left",),
-            "LEFT leg, knee bent to about 90 degrees: how many clean reps?",
-            parse_reps("bent_left"),
-            how_to=_self_test_how_to("bent_knee_reps"),
-        ),
-        FormStep(
-            "bent_right",
-            ("bent_right",),
-            "RIGHT leg, knee bent: how many clean reps?",
-            parse_reps("bent_right"),
-        ),
-        FormStep(
-            "balance_left",
-            ("balance_left", "balance_right"),
-            "LEFT leg balance on a cushion or foam pad: how many seconds did you hold it? "
-            "(or 'skip' if you have nothing to stand on)",
-            parse_balance("balance_left"),
-            how_to=_self_test_how_to("balance_seconds"),
-            buttons=skip,
-        ),
-        FormStep(
-            "balance_right",
-            ("balance_right",),
-            "RIGHT leg balance: how many seconds?",
-            parse_balance("balance_right"),
-            buttons=skip,
-        ),
-        FormStep(
-            "heel",
-            ("heel_valgus",),
-            "During the single-leg raises, did a heel roll inward? Left, right, both or neither?",
-            parse_heel,
-            how_to=_self_test_how_to("heel_valgus"),
-            buttons=heel_buttons,
-        ),
-        FormStep(
-            "history",
-            ("history",),
-            "Last one: have you had any of these? Tap all that apply, then Done "
-            "(or type the numbers, like '1 3', or 'none').\n"
-            + _numbered(list(HISTORY_LABELS.values())),
-            parse_history,
-            buttons=history_buttons,
-        ),
-    )
+
+
+def build_steps(knowledge: Knowledge | None = None) -> tuple[FormStep, ...]:
+    """The self-test, in the data's order; a step whose target is not a field fails here."""
+    knowledge = knowledge or load_facts()
+    steps = knowledge.self_test_steps
+    return tuple(_build(steps, step, knowledge) for step in steps)
+
+
+def history_ids(knowledge: Knowledge | None = None) -> tuple[str, ...]:
+    return tuple(h.id for h in (knowledge or load_facts()).history_checklist)
 
 
 def next_step(steps: tuple[FormStep, ...], answers: dict[str, Any]) -> FormStep | None:
     """The first step with an empty slot (``None`` when the form is complete)."""
-    return next((s for s in steps if s.slots[0] not in answers), None)
+    return next((s for s in steps if s.slot not in answers), None)
+
+
+def assessment_input(steps: tuple[FormStep, ...], answers: dict[str, Any]) -> AssessmentInput:
+    """The answers placed where each step says they go; a per-side test with a side left
+    out (skipped) is left out whole, an unanswered optional field takes its default."""
+    raw: dict[str, Any] = {}
+    for step in steps:
+        top, _, side = step.target.partition(".")
+        value = answers.get(step.slot)
+        if side:
+            raw.setdefault(top, {})[side] = value
+        elif value is not None:
+            raw[top] = value
+    for key, value in list(raw.items()):
+        if isinstance(value, dict) and any(v is None for v in value.values()):
+            raw[key] = None
+    return AssessmentInput.model_validate(raw)
