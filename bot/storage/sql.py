@@ -289,6 +289,10 @@ class SqlStore(Store):
             yield session
             await session.commit()
 
+    async def ping(self) -> None:
+        """A trivial query: raises if the database does not answer."""
+        await self.read(lambda conn: conn.execute(sa.text("SELECT 1")).scalar())
+
     async def claim_due_reminders(
         self, now: datetime, worker: str, limit: int = 50
     ) -> list[Reminder]:
