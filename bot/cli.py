@@ -13,12 +13,17 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 EXIT_USAGE = 2
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _configure_logging(level: str, secrets: Sequence[str] = ()) -> None:
+    """The one place logging is set up: ``bot.logs`` keeps the token, the webhook secret
+    and message text out of every record, whatever the level."""
+    from bot.logs import install
+
+    install(level, secrets)
     # Quiet third-party progress bars and chatter; our own notices go to stderr.
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
@@ -28,8 +33,22 @@ def _configure_logging(level: str) -> None:
 
 
 def _error(message: str) -> int:
-    print(f"calfcoach: error: {message}", file=sys.stderr)
+    from bot.logs import REDACT
+
+    print(f"calfcoach: error: {REDACT(message)}", file=sys.stderr)
     return EXIT_USAGE
+
+
+def _configuration_problems(exc: Exception) -> str:
+    """Pydantic's errors without ``input_value``: a bad WEBHOOK_SECRET must not be
+    printed back."""
+    errors = getattr(exc, "errors", None)
+    if errors is None:
+        return type(exc).__name__
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']).upper() or 'settings'}: {err['msg']}"
+        for err in errors()
+    )
 
 
 def _load_service():  # -> QAService, imported lazily
@@ -314,6 +333,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _secrets(settings: Any) -> list[str]:
+    """Values no log line or error may show: the token, the webhook secret and the
+    database password."""
+    from sqlalchemy.engine import make_url
+
+    values = [
+        s.get_secret_value()
+        for s in (settings.telegram_bot_token, settings.webhook_secret)
+        if s is not None
+    ]
+    if settings.database_url and settings.database_url != "memory":
+        try:
+            password = make_url(settings.database_url).password
+        except Exception:  # an unparsable URL fails later with its own message
+            password = None
+        if password:
+            values.append(str(password))
+    return values
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -324,8 +363,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         settings = get_settings()
     except ValidationError as exc:
-        return _error(f"invalid configuration: {exc}")
-    _configure_logging(settings.log_level)
+        return _error(f"invalid configuration: {_configuration_problems(exc)}")
+    _configure_logging(settings.log_level, _secrets(settings))
     try:
         return int(args.func(args))
     except KeyboardInterrupt:
