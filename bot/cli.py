@@ -159,9 +159,13 @@ def cmd_telegram(args: argparse.Namespace) -> int:
     from bot.engine import Engine
     from bot.storage.factory import create_store
     from bot.telegram.app import run
+    from bot.telegram.runner import StartupError
 
     qa = _load_service()
-    run(settings, Conversations(Engine(qa), create_store(settings)), qa)
+    try:
+        run(settings, Conversations(Engine(qa), create_store(settings)), qa)
+    except StartupError as exc:
+        return _error(str(exc))
     return 0
 
 

@@ -128,7 +128,7 @@ async def test_the_path_of_webhook_url_receives_updates(bot: BotProcess) -> None
 async def _unauthenticated_upload(port: int, deadline: float) -> int:
     """Announce and stream a 99 MB body with a wrong secret; stop when the server
     closes the connection or at the deadline. Returns the bytes the server took."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    _reader, writer = await asyncio.open_connection("127.0.0.1", port)
     sent = 0
     chunk = b"x" * (1024 * 1024)
     try:
