@@ -178,6 +178,7 @@ def cmd_telegram(args: argparse.Namespace) -> int:
         return _error("WEBHOOK_SECRET is required with WEBHOOK_URL (1-256 of A-Z a-z 0-9 _ -)")
     from bot.conversation import Conversations
     from bot.engine import Engine
+    from bot.storage.base import StoreUnavailable
     from bot.storage.factory import create_store
     from bot.telegram.app import run
     from bot.telegram.runner import StartupError
@@ -185,7 +186,7 @@ def cmd_telegram(args: argparse.Namespace) -> int:
     qa = _load_service()
     try:
         run(settings, Conversations(Engine(qa), create_store(settings)), qa)
-    except StartupError as exc:
+    except (StartupError, StoreUnavailable) as exc:  # a clear line, not a traceback
         return _error(str(exc))
     return 0
 

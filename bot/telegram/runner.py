@@ -16,6 +16,7 @@ import contextlib
 import logging
 import signal
 import time
+from datetime import timedelta
 
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError, TimedOut
@@ -25,6 +26,7 @@ from bot.notices import notice
 from bot.qa.service import QAService
 from bot.settings import Settings
 from bot.storage.base import Store
+from bot.storage.maintenance import prune_loop
 from bot.telegram.webhook import HealthCheck, WebhookServer, webhook_path
 
 log = logging.getLogger(__name__)
@@ -103,9 +105,12 @@ async def serve(application: Application, settings: Settings, store: Store, qa: 
     start-up retries and, with ``WEBHOOK_URL``, our webhook server."""
     await initialize_with_retry(application, give_up_after=settings.bot_api_retry_seconds)
     server: WebhookServer | None = None
+    pruning: asyncio.Task[None] | None = None
     try:
         if application.post_init is not None:
             await application.post_init(application)
+        retention = timedelta(hours=settings.processed_updates_retention_hours)
+        pruning = asyncio.create_task(prune_loop(store, retention), name="prune")
         if settings.webhook_url:
             assert settings.webhook_secret is not None
             secret = settings.webhook_secret.get_secret_value()
@@ -129,6 +134,8 @@ async def serve(application: Application, settings: Settings, store: Store, qa: 
         await application.start()
         await _wait_for_stop_signal()
     finally:
+        if pruning is not None:
+            pruning.cancel()
         if server is not None:
             await server.stop()
         if application.updater is not None and application.updater.running:
