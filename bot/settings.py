@@ -92,7 +92,7 @@ class Settings(BaseSettings):
         description="How long start-up keeps retrying an unreachable Bot API (with backoff).",
     )
     database_timeout_seconds: float = Field(
-        default=3.0,
+        default=2.0,
         gt=0,
         description="Longest wait for the database (connect, statement, lock) before a step "
         "fails with StoreUnavailable, so a hung database answers users 'try again' quickly.",

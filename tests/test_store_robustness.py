@@ -103,7 +103,7 @@ async def test_a_hung_postgresql_fails_the_step_fast_and_recovers(
     pg_proxy: tuple[str, HangingProxy], qa: QAService
 ) -> None:
     url, proxy = pg_proxy
-    store = SqlStore(url, timeout=1.0)
+    store = SqlStore(url)  # the default DATABASE_TIMEOUT_SECONDS
     await store.migrate()
     conversations = Conversations(Engine(qa, charts=False), store)
     try:
@@ -115,6 +115,7 @@ async def test_a_hung_postgresql_fails_the_step_fast_and_recovers(
             # A bound for the test itself: without timeouts the step waits forever.
             await asyncio.wait_for(conversations.handle(incoming("61", "no")), 20)
         took = time.monotonic() - started
+        print(f"a step on a hung PostgreSQL failed after {took:.2f} s")
         assert took < 5, f"the step failed only after {took:.1f} s"
         with pytest.raises(StoreUnavailable):
             await asyncio.wait_for(store.ping(), 20)

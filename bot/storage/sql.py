@@ -218,7 +218,7 @@ class SqlStore(Store):
     "try again" instead of waiting as long as the database hangs.
     """
 
-    def __init__(self, url: str, *, echo: bool = False, timeout: float = 3.0) -> None:
+    def __init__(self, url: str, *, echo: bool = False, timeout: float = 2.0) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.timeout = timeout
@@ -299,9 +299,9 @@ class SqlStore(Store):
         """Run ``work``; a database that does not answer in time (or at all) raises
         :class:`StoreUnavailable` instead of holding the caller."""
         try:
-            # The drivers' own timeouts normally fire first; this bounds what they miss
-            # (a pool checkout plus a pre-ping plus the statement, on a hung server).
-            return await asyncio.wait_for(self._run(work, write), self.timeout * 2 + 1)
+            # The drivers' timeouts bound each wait; this bounds their sum (a pre-ping
+            # that times out, then a reconnect that times out, then the statement).
+            return await asyncio.wait_for(self._run(work, write), self.timeout + 1)
         except Exception as exc:
             if isinstance(exc, Conflict | IntegrityError) or not _unavailable(exc):
                 raise
@@ -358,15 +358,35 @@ class SqlStore(Store):
                 version = conn.exec_driver_sql("PRAGMA user_version").scalar()
                 conn.exec_driver_sql(f"PRAGMA user_version={int(version or 0)}")
 
+        if not self.is_sqlite:
+            await self._migrate_postgresql(upgrade)
+            return
         try:
             await self.write(upgrade)
         except StoreUnavailable as exc:
-            if not self.is_sqlite:
-                raise
             path = make_url(_sync_url(self.url)).database or self.url
             reason = str(exc.__cause__ or exc)
             key = "database_read_only" if "readonly" in reason else "database_unwritable"
             raise StoreUnavailable(notice(key, path=path, reason=reason)) from exc
+
+    async def _migrate_postgresql(self, upgrade: Work[None]) -> None:
+        """Migrate on a connection of its own, without the per-statement timeouts: a
+        replica waiting on the migration lock while another migrates must not be cut off
+        after ``timeout`` seconds. Connecting is still bounded."""
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        engine = create_async_engine(
+            self.url, poolclass=sa.NullPool, connect_args={"timeout": self.timeout}
+        )
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(upgrade)
+        except Exception as exc:
+            if not _unavailable(exc):
+                raise
+            raise StoreUnavailable(f"the database did not answer ({type(exc).__name__})") from exc
+        finally:
+            await engine.dispose()
 
     @asynccontextmanager
     async def session(self, user_id: str) -> AsyncIterator[UserSession]:
