@@ -248,3 +248,44 @@ async def test_per_user_locks_are_freed(tmp_path: Path, qa: QAService) -> None:
         assert len(store._locks) == 0
     finally:
         await store.close()
+
+
+async def test_a_user_hears_try_again_within_5_s_when_postgresql_hangs(
+    pg_proxy: tuple[str, HangingProxy], qa: QAService
+) -> None:
+    """The whole bot (the Application over HTTP against the emulator) on a PostgreSQL that
+    hangs mid-conversation: the user gets the apology within 5 s, not silence."""
+    from bot.settings import Settings
+    from bot.telegram.app import create_application
+    from bot.telegram.handlers import SORRY
+
+    url, proxy = pg_proxy
+    async with BotApiEmulator() as api:
+        settings = Settings(telegram_bot_token=api.token, telegram_api_url=api.url)
+        store = SqlStore(url)
+        application = create_application(
+            settings, Conversations(Engine(qa, charts=False), store), qa, max_rate=1000
+        )
+        await application.initialize()
+        await application.post_init(application)  # type: ignore[misc]
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(poll_interval=0.0, timeout=1)
+        try:
+            mark = len(api.calls)
+            api.message(65, "/assess")
+            await api.wait_for(lambda c: "Step 1 of 9" in c.text, after=mark)
+            proxy.hang()
+            mark = len(api.calls)
+            started = time.monotonic()
+            api.message(65, "no")
+            await api.wait_for(lambda c: c.chat_id == 65 and c.text == SORRY, after=mark)
+            took = time.monotonic() - started
+            print(f"the apology arrived {took:.2f} s after the message")
+            assert took < 5
+        finally:
+            proxy.resume()
+            await application.updater.stop()
+            await application.stop()
+            await application.post_stop(application)  # type: ignore[misc]
+            await application.shutdown()
