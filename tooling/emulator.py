@@ -101,12 +101,14 @@ class BotApiEmulator:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self) -> str:
+    async def start(self, port: int = 0) -> str:
+        """Serve on ``port`` (0: any free one); a fixed port lets a test start the bot
+        first, to see it wait for an unreachable Bot API."""
         app = web.Application(client_max_size=20 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         server = site._server
         assert server is not None and server.sockets
