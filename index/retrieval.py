@@ -59,11 +59,16 @@ class Retrieval:
     expansions: tuple[str, ...]
     faq: tuple[tuple[str, float], ...] = ()
     section_hits: tuple[Hit, ...] = ()  # every chunk of the top hit's section, in order
+    cards: tuple[tuple[str, float], ...] = ()  # each answer card's best cosine over its asks
 
     @property
     def best_faq(self) -> tuple[str, float] | None:
         """The FAQ question most similar to this one, with its cosine."""
         return max(self.faq, key=lambda item: item[1]) if self.faq else None
+
+    def ranked_cards(self) -> list[tuple[str, float]]:
+        """Answer cards by their best cosine to this question, best first."""
+        return sorted(self.cards, key=lambda item: -item[1])
 
 
 class Retriever:
@@ -105,6 +110,11 @@ class Retriever:
         )
         self._chunk_of_row = view_chunk[self._chunk_rows]
         self._faq_rows = [(row, v.ref) for row, v in enumerate(index.views) if v.kind == "faq"]
+        card_rows = [(row, v.ref) for row, v in enumerate(index.views) if v.kind == "card"]
+        self._card_ids = sorted({ref for _, ref in card_rows if ref})
+        number = {card: n for n, card in enumerate(self._card_ids)}
+        self._card_rows = np.array([row for row, _ in card_rows], dtype=np.int64)
+        self._card_of_row = np.array([number[ref] for _, ref in card_rows if ref], dtype=np.int64)
         self._section_chunks: dict[str, list[int]] = {}
         for i, chunk in enumerate(index.chunks):
             self._section_chunks.setdefault(chunk.section, []).append(i)
@@ -166,8 +176,16 @@ class Retriever:
             best_dense=float(dense.max()),
             expansions=tuple(expansions),
             faq=tuple((ref, float(sims[row])) for row, ref in self._faq_rows if ref),
+            cards=self._card_scores(sims),
             section_hits=section_hits,
         )
+
+    def _card_scores(self, sims: np.ndarray) -> tuple[tuple[str, float], ...]:
+        if not self._card_ids:
+            return ()
+        best = np.full(len(self._card_ids), -1.0, dtype=np.float32)
+        np.maximum.at(best, self._card_of_row, sims[self._card_rows])
+        return tuple(zip(self._card_ids, (float(b) for b in best), strict=True))
 
     def _view_similarities(self, vector: np.ndarray) -> np.ndarray:
         n = self.index.vectors.ntotal

@@ -30,9 +30,9 @@ from knowledge.models import Knowledge
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3  # 3: the manifest holds the files' checksums
+SCHEMA_VERSION = 4  # 4: answer-card views
 INDEX_FILES = ["vectors.faiss", "chunks.json"]
-ViewKind = Literal["passage", "sentence", "key", "faq"]
+ViewKind = Literal["passage", "sentence", "key", "faq", "card"]
 
 
 class IndexError_(RuntimeError):
@@ -80,7 +80,7 @@ class View:
     kind: ViewKind
     text: str
     sentence: int | None = None
-    ref: str | None = None  # the FAQ id of a "faq" view
+    ref: str | None = None  # the FAQ id of a "faq" view, the card id of a "card" view
 
 
 @dataclass
@@ -146,6 +146,8 @@ def build_index(
             views.append(View(chunk=i, kind="key", text=question))
     for entry in knowledge.faq:
         views.append(View(chunk=-1, kind="faq", text=entry.question, ref=entry.id))
+    for card in knowledge.answer_cards:
+        views.extend(View(chunk=-1, kind="card", text=ask, ref=card.id) for ask in card.asks)
     vectors = encoder.encode([v.text for v in views])
     flat = faiss.IndexFlatIP(vectors.shape[1])
     flat.add(vectors)

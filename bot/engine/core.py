@@ -47,6 +47,7 @@ from bot.payloads import (
     encode,
     parse_payload,
 )
+from bot.qa.followup import next_topic
 from bot.qa.models import Answer
 from bot.qa.question import InvalidQuestion
 from bot.qa.service import QAService
@@ -525,7 +526,7 @@ class Engine:
 
     def _question(self, state: ConversationState, text: str) -> Step:
         try:
-            answer = self.qa.answer(text)
+            answer, resolved = self.qa.answer_in_context(text, state.topic)
         except InvalidQuestion as exc:
             return Step([Reply(self.phrases.cannot_use_question.format(reason=exc))], state)
         red_flags = self.qa.knowledge.red_flags
@@ -539,7 +540,10 @@ class Engine:
             text = referral.body
             if decision.action == "not_until_checked":
                 text = f"{wording.not_until_checked}\n\n{text}"
+            state.topic = None  # an injury is not a training topic to build on
             return Step([Reply(text, kind="red_flag", answer=referral)], state)
+        if answer.in_scope:
+            state.topic = next_topic(resolved)
         if decision.action == "cleared":
             return Step([Reply(wording.cleared), answer_reply(answer, self.phrases)], state)
         return Step([answer_reply(answer, self.phrases)], state)

@@ -42,6 +42,9 @@ class ConversationState(BaseModel):
             data = {k: v for k, v in data.items() if k not in RETIRED_FIELDS}
         return data
     referral: ReferralState | None = None  # a referral in force, and the last message
+    # What the last answered question was about (the words it was answered from), so a
+    # follow-up ("how many sets of that?") is read with it; None after a decline or reset.
+    topic: str | None = Field(default=None, max_length=1000)
 
     @classmethod
     def new(cls, user_id: str) -> ConversationState:

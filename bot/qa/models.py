@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from bot.qa.sections import section_label
 
-AnswerKind = Literal["answer", "faq", "out_of_scope", "red_flag"]
+AnswerKind = Literal["answer", "card", "faq", "out_of_scope", "red_flag"]
 
 
 class Source(BaseModel):
@@ -36,6 +36,7 @@ class Answer(BaseModel):
     red_flag_ids: tuple[str, ...] = Field(default=(), exclude=True)
     urgency: Literal["emergency", "same_day", "soon"] | None = Field(default=None, exclude=True)
     faq_id: str | None = Field(default=None, exclude=True)
+    card_id: str | None = Field(default=None, exclude=True)
     related: tuple[tuple[str, str], ...] = Field(
         default=(), exclude=True, description="(question, payload) of nearby passages to offer."
     )

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from bot.payloads import Related, encode
 from bot.qa.compose import compose_answer
+from bot.qa.followup import RELATED_FLOOR, leans_on_context, new_subject, with_topic
 from bot.qa.models import Answer, Passage, Source
 from bot.qa.question import validate_question
 from bot.qa.scope import ScopeThresholds, in_scope
@@ -26,6 +27,12 @@ from knowledge.texts import Phrases, load_phrases
 log = logging.getLogger(__name__)
 
 FAQ_MATCH = 0.86  # cosine to an FAQ question above which its composed answer is used
+# Cosine to one of an answer card's client phrasings above which the card answers: tuned
+# with `calfcoach eval` on the client questions and conversations (see README).
+CARD_MATCH = 0.6  # a card this close also makes a question in scope
+NEW_SUBJECT_ALONE = True
+CARD_LEAD = 0.6  # a card whose sections the answer uses lends its first line above this
+CARD_ALONE = 0.85  # above this a card answers by itself
 TOP_PASSAGES = 3  # passages reported, one per guide section
 SEARCH_DEPTH = 10  # chunks retrieved; those of one section are merged into its passage
 
@@ -72,6 +79,7 @@ class QAService:
         max_chars: int = 700,
         thresholds: ScopeThresholds | None = None,
         cache_size: int = 0,
+        card_match: float = CARD_MATCH,
         phrases: Phrases | None = None,
         triager: Triager | None = None,
     ) -> None:
@@ -85,6 +93,9 @@ class QAService:
         self.max_chars = max_chars
         self.thresholds = thresholds or ScopeThresholds()
         self.phrases = phrases or load_phrases()
+        self.card_match = card_match
+        self.card_lead = CARD_LEAD
+        self.card_alone = CARD_ALONE
         self._chunk_number = {c.id: n for n, c in enumerate(retriever.index.chunks)}
 
     def answer(self, question: str) -> Answer:
@@ -96,6 +107,43 @@ class QAService:
         answer = self._answer_cleaned([cleaned])[0]
         self.cache.put(cleaned, answer)
         return answer
+
+    def answer_in_context(self, question: str, topic: str | None) -> tuple[Answer, str]:
+        """Answer a message of a conversation whose last answered turn was about ``topic``.
+
+        Returns the answer and the words it was answered from (the next turn's topic).
+        Triage reads the message alone (details told across messages are combined by the
+        engine's referral logic). A message that leans on the topic is answered from the
+        topic's reading unless only its own reading is in scope; one that stands alone
+        keeps its own reading unless only the topic's is in scope.
+        """
+        cleaned = validate_question(question)
+        if not topic:
+            return self.answer(cleaned), cleaned
+        combined = with_topic(topic, cleaned)
+        alone_vector, combined_vector = self.retriever.encode([cleaned, combined])
+        flags = self.triager(cleaned, alone_vector)
+        if flags.is_red_flag:
+            return self.referral_answer(cleaned, flags), cleaned
+        alone_retrieval = self.retriever.search(cleaned, k=SEARCH_DEPTH, vector=alone_vector)
+        alone = self._from_retrieval(alone_retrieval)
+        cards = alone_retrieval.ranked_cards()
+        relatedness = max(alone_retrieval.best_dense, cards[0][1] if cards else -1.0)
+        together = self._from_retrieval(
+            self.retriever.search(combined, k=SEARCH_DEPTH, vector=combined_vector)
+        )
+        prefer_topic = leans_on_context(cleaned, relatedness) and not (
+            NEW_SUBJECT_ALONE and new_subject(topic, cleaned) and alone.in_scope
+        )
+        if prefer_topic:
+            use_topic = together.in_scope or not alone.in_scope
+        else:
+            # A decline is rescued by the topic only if the message is about the guide at
+            # all: "what's the capital of France?" is not a follow-up to anything.
+            use_topic = together.in_scope and not alone.in_scope and relatedness >= RELATED_FLOOR
+        if use_topic:
+            return together.model_copy(update={"question": cleaned}), combined
+        return alone, cleaned
 
     def answer_many(self, questions: Sequence[str]) -> list[Answer]:
         """Answer several questions, encoding the ones that need retrieval in one batch
@@ -139,7 +187,8 @@ class QAService:
 
     def _from_retrieval(self, retrieval: Retrieval) -> Answer:
         passages = self._passages(retrieval)
-        if not in_scope(retrieval, self.thresholds):
+        card = self._card_for(retrieval)
+        if card is None and not in_scope(retrieval, self.thresholds):
             return Answer(
                 question=retrieval.question,
                 in_scope=False,
@@ -155,6 +204,13 @@ class QAService:
             if entry is not None:
                 return self.faq_answer(entry.id, question=retrieval.question, passages=passages)
         body, sections = compose_answer(retrieval, self.max_chars)
+        lead = self._card_lead(retrieval, sections)
+        if lead is not None:
+            body = f"{lead}\n\n{body}"
+        elif card is not None and card[1] >= self.card_alone:
+            return self.card_answer(
+                card[0], card[1], question=retrieval.question, passages=passages
+            )
         scores = {h.chunk.section: h.score for h in reversed(retrieval.hits)}
         return Answer(
             question=retrieval.question,
@@ -165,6 +221,44 @@ class QAService:
             sources=[Source(section=s, score=round(scores[s], 4)) for s in sections],
             passages=passages,
             related=self._related(retrieval, sections),
+        )
+
+    def _card_lead(self, retrieval: Retrieval, sections: list[str]) -> str | None:
+        """A card's plain first line, when a card matches and its guide sections are the
+        ones the answer is composed from: the passage then supports what the line says."""
+        for card_id, score in retrieval.ranked_cards()[:3]:
+            if score < self.card_lead:
+                break
+            card = self.knowledge.answer_card(card_id)
+            if card is not None and set(card.sections) & set(sections):
+                return card.first_line
+        return None
+
+    def _card_for(self, retrieval: Retrieval) -> tuple[str, float] | None:
+        """The answer card that matches this question closely enough, if any."""
+        ranked = retrieval.ranked_cards()
+        if ranked and ranked[0][1] >= self.card_match:
+            return ranked[0]
+        return None
+
+    def card_answer(
+        self, card_id: str, score: float, *, question: str, passages: list[Passage]
+    ) -> Answer:
+        """An answer card: the first line that does what was asked, then the guide's own
+        sentences behind it, then where they come from."""
+        card = self.knowledge.answer_card(card_id)
+        if card is None:
+            raise KeyError(card_id)
+        return Answer(
+            question=question,
+            in_scope=True,
+            red_flag=False,
+            answer=with_section_line(card.answer, card.sections),
+            body=card.answer,
+            sources=[Source(section=s, score=round(score, 4)) for s in card.sections],
+            passages=passages,
+            kind="card",
+            card_id=card.id,
         )
 
     def _passages(self, retrieval: Retrieval) -> list[Passage]:
