@@ -26,6 +26,7 @@ _FILES = (
     "red_flags",
     "conditions",
     "answer_cards",
+    "off_topics",
     "triage_text",
     "history",
     "self_test_steps",
@@ -34,7 +35,9 @@ _FILES = (
 # Files that feed retrieval: the index is stale when one of these changes. The assessment's
 # data (history, steps, wording) does not touch the index, so editing it rebuilds nothing.
 _INDEX_FILES = tuple(
-    name for name in _FILES if name not in {"history", "self_test_steps", "assessment_text"}
+    name
+    for name in _FILES
+    if name not in {"history", "self_test_steps", "assessment_text", "off_topics"}
 )
 
 

@@ -143,6 +143,30 @@ class AnswerCard(BaseModel):
         return "\n\n".join((self.first_line, " ".join(self.quotes)))
 
 
+class OffTopic(BaseModel):
+    """A subject near the guide that it does not cover, declined by name."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9_]{1,40}$")
+    name: str = Field(description="How the decline names it: 'shoes, insoles and footwear'.")
+    says: tuple[str, ...] = Field(min_length=1, description="Regexes over the lower-cased text.")
+    when: Literal["always", "not_leaning", "alone"] = Field(
+        default="always",
+        description="not_leaning: not in a follow-up; alone: only when the message also "
+        "names no calf or ankle subject.",
+    )
+
+    @field_validator("says")
+    @classmethod
+    def _compiles(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        import re
+
+        for pattern in value:
+            re.compile(pattern)
+        return value
+
+
 class PassageKeys(BaseModel):
     """Questions clients ask that a guide passage answers (extra retrieval keys)."""
 
@@ -463,6 +487,7 @@ class Knowledge(BaseModel):
     intents: tuple[Intent, ...] = ()
     red_flags: tuple[RedFlag, ...]
     conditions: tuple[Condition, ...] = ()
+    off_topics: tuple[OffTopic, ...] = ()
     answer_cards: tuple[AnswerCard, ...] = ()
     triage_text: TriageText
     history: tuple[HistoryItem, ...]
@@ -472,7 +497,7 @@ class Knowledge(BaseModel):
     @model_validator(mode="after")
     def _unique_ids(self) -> Knowledge:
         names = ("muscles", "self_tests", "imbalances", "exercises", "faq", "red_flags", "history")
-        for name in (*names, "conditions", "answer_cards"):
+        for name in (*names, "conditions", "answer_cards", "off_topics"):
             ids = [item.id for item in getattr(self, name)]
             duplicates = {i for i in ids if ids.count(i) > 1}
             if duplicates:

@@ -65,6 +65,7 @@ class Phrases(BaseModel):
     reminder_set: str
     reminder_unavailable: str
     something_went_wrong: str
+    not_in_guide: str
     test_intro: str
     test_restarted: str
     first_question_already: str

@@ -15,6 +15,7 @@ from bot.payloads import Related, encode
 from bot.qa.compose import compose_answer
 from bot.qa.followup import RELATED_FLOOR, leans_on_context, new_subject, with_topic
 from bot.qa.models import Answer, Passage, Source
+from bot.qa.off_topic import OffTopicMatcher
 from bot.qa.question import validate_question
 from bot.qa.scope import ScopeThresholds, in_scope
 from bot.qa.sections import with_section_line
@@ -94,6 +95,7 @@ class QAService:
         self.thresholds = thresholds or ScopeThresholds()
         self.phrases = phrases or load_phrases()
         self.card_match = card_match
+        self.off_topics = OffTopicMatcher(knowledge.off_topics)
         self.card_lead = CARD_LEAD
         self.card_alone = CARD_ALONE
         self._chunk_number = {c.id: n for n, c in enumerate(retriever.index.chunks)}
@@ -125,6 +127,9 @@ class QAService:
         flags = self.triager(cleaned, alone_vector)
         if flags.is_red_flag:
             return self.referral_answer(cleaned, flags), cleaned
+        subject = self.off_topics.match(cleaned, leaning=leans_on_context(cleaned))
+        if subject is not None:
+            return self.decline(cleaned, subject.name), cleaned
         alone_retrieval = self.retriever.search(cleaned, k=SEARCH_DEPTH, vector=alone_vector)
         alone = self._from_retrieval(alone_retrieval)
         cards = alone_retrieval.ranked_cards()
@@ -161,6 +166,8 @@ class QAService:
             flags = self.triager(question, vector)
             if flags.is_red_flag:
                 results.append(self.referral_answer(question, flags))
+            elif (subject := self.off_topics.match(question)) is not None:
+                results.append(self.decline(question, subject.name))
             else:
                 retrieval = self.retriever.search(question, k=SEARCH_DEPTH, vector=vector)
                 results.append(self._from_retrieval(retrieval))
@@ -189,15 +196,7 @@ class QAService:
         passages = self._passages(retrieval)
         card = self._card_for(retrieval)
         if card is None and not in_scope(retrieval, self.thresholds):
-            return Answer(
-                question=retrieval.question,
-                in_scope=False,
-                red_flag=False,
-                answer=self.phrases.out_of_scope,
-                body=self.phrases.out_of_scope,
-                passages=passages,
-                kind="out_of_scope",
-            )
+            return self.decline(retrieval.question, None, passages)
         faq = retrieval.best_faq
         if faq and faq[1] >= FAQ_MATCH:
             entry = self.knowledge.faq_entry(faq[0])
@@ -221,6 +220,25 @@ class QAService:
             sources=[Source(section=s, score=round(scores[s], 4)) for s in sections],
             passages=passages,
             related=self._related(retrieval, sections),
+        )
+
+    def decline(
+        self, question: str, subject: str | None, passages: list[Passage] | None = None
+    ) -> Answer:
+        """The friendly "not in the guide": naming the subject when it is a known one."""
+        text = (
+            self.phrases.not_in_guide.format(subject=subject)
+            if subject
+            else self.phrases.out_of_scope
+        )
+        return Answer(
+            question=question,
+            in_scope=False,
+            red_flag=False,
+            answer=text,
+            body=text,
+            passages=passages or [],
+            kind="out_of_scope",
         )
 
     def _card_lead(self, retrieval: Retrieval, sections: list[str]) -> str | None:
