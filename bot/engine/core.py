@@ -47,7 +47,6 @@ from bot.payloads import (
     encode,
     parse_payload,
 )
-from bot.qa.followup import next_topic
 from bot.qa.models import Answer
 from bot.qa.question import InvalidQuestion
 from bot.qa.service import QAService
@@ -526,7 +525,7 @@ class Engine:
 
     def _question(self, state: ConversationState, text: str) -> Step:
         try:
-            answer, resolved = self.qa.answer_in_context(text, state.topic)
+            answer, topic = self.qa.answer_in_context(text, state.topic)
         except InvalidQuestion as exc:
             return Step([Reply(self.phrases.cannot_use_question.format(reason=exc))], state)
         red_flags = self.qa.knowledge.red_flags
@@ -543,7 +542,7 @@ class Engine:
             state.topic = None  # an injury is not a training topic to build on
             return Step([Reply(text, kind="red_flag", answer=referral)], state)
         if answer.in_scope:
-            state.topic = next_topic(resolved)
+            state.topic = topic
         if decision.action == "cleared":
             return Step([Reply(wording.cleared), answer_reply(answer, self.phrases)], state)
         return Step([answer_reply(answer, self.phrases)], state)

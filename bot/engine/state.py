@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot.assessment.models import AssessmentInput, AssessmentResult
 from bot.engine.referral import ReferralState
+from bot.qa.followup import Topic
 
 
 class FormState(BaseModel):
@@ -41,10 +42,11 @@ class ConversationState(BaseModel):
         if isinstance(data, dict) and (RETIRED_FIELDS & data.keys()):
             data = {k: v for k, v in data.items() if k not in RETIRED_FIELDS}
         return data
+
     referral: ReferralState | None = None  # a referral in force, and the last message
     # What the last answered question was about (the words it was answered from), so a
     # follow-up ("how many sets of that?") is read with it; None after a decline or reset.
-    topic: str | None = Field(default=None, max_length=1000)
+    topic: Topic | None = None
 
     @classmethod
     def new(cls, user_id: str) -> ConversationState:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from bot.qa.question import MAX_QUESTION_CHARS
 
 TOPIC_MAX_CHARS = 300  # the topic carried to the next turn: the last words, not a whole chat
@@ -38,6 +40,16 @@ BARE_WORDS = 3  # "why?", "and reps?", "how come": nothing but a pointer back
 # it is a new subject, not a follow-up (measured: off-topic lines score 0.11-0.27, short
 # follow-ups 0.33-0.62 against the guide's views and the answer cards).
 RELATED_FLOOR = 0.3
+
+
+class Topic(BaseModel):
+    """What the last answered turn was about: the words it was answered from and the
+    guide sections of its answer (a follow-up prefers those sections)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: str = Field(max_length=MAX_QUESTION_CHARS)
+    sections: tuple[str, ...] = ()
 
 
 def leans_on_context(text: str, relatedness: float = 1.0) -> bool:
@@ -69,6 +81,7 @@ def with_topic(topic: str, text: str) -> str:
     return combined[-MAX_QUESTION_CHARS:]
 
 
-def next_topic(resolved: str) -> str:
-    """What the next turn is read after: the tail of the words this one was answered from."""
-    return resolved[-TOPIC_MAX_CHARS:]
+def next_topic(resolved: str, sections: tuple[str, ...]) -> Topic:
+    """What the next turn is read after: the tail of the words this one was answered
+    from, and the sections its answer came from."""
+    return Topic(text=resolved[-TOPIC_MAX_CHARS:], sections=sections)

@@ -13,7 +13,14 @@ from collections.abc import Sequence
 
 from bot.payloads import Related, encode
 from bot.qa.compose import compose_answer
-from bot.qa.followup import RELATED_FLOOR, leans_on_context, new_subject, with_topic
+from bot.qa.followup import (
+    RELATED_FLOOR,
+    Topic,
+    leans_on_context,
+    new_subject,
+    next_topic,
+    with_topic,
+)
 from bot.qa.models import Answer, Passage, Source
 from bot.qa.off_topic import OffTopicMatcher
 from bot.qa.question import validate_question
@@ -36,6 +43,10 @@ CARD_LEAD = 0.6  # a card whose sections the answer uses lends its first line ab
 CARD_ALONE = 0.85  # above this a card answers by itself
 TOP_PASSAGES = 3  # passages reported, one per guide section
 SEARCH_DEPTH = 10  # chunks retrieved; those of one section are merged into its passage
+
+
+def _sections(answer: Answer) -> tuple[str, ...]:
+    return tuple(s.section for s in answer.sources)
 
 
 class AnswerCache:
@@ -110,26 +121,27 @@ class QAService:
         self.cache.put(cleaned, answer)
         return answer
 
-    def answer_in_context(self, question: str, topic: str | None) -> tuple[Answer, str]:
+    def answer_in_context(self, question: str, topic: Topic | None) -> tuple[Answer, Topic]:
         """Answer a message of a conversation whose last answered turn was about ``topic``.
 
-        Returns the answer and the words it was answered from (the next turn's topic).
+        Returns the answer and what it was about (the next turn's topic).
         Triage reads the message alone (details told across messages are combined by the
         engine's referral logic). A message that leans on the topic is answered from the
         topic's reading unless only its own reading is in scope; one that stands alone
         keeps its own reading unless only the topic's is in scope.
         """
         cleaned = validate_question(question)
-        if not topic:
-            return self.answer(cleaned), cleaned
-        combined = with_topic(topic, cleaned)
+        if topic is None:
+            answer = self.answer(cleaned)
+            return answer, next_topic(cleaned, _sections(answer))
+        combined = with_topic(topic.text, cleaned)
         alone_vector, combined_vector = self.retriever.encode([cleaned, combined])
         flags = self.triager(cleaned, alone_vector)
         if flags.is_red_flag:
-            return self.referral_answer(cleaned, flags), cleaned
+            return self.referral_answer(cleaned, flags), topic
         subject = self.off_topics.match(cleaned, leaning=leans_on_context(cleaned))
         if subject is not None:
-            return self.decline(cleaned, subject.name), cleaned
+            return self.decline(cleaned, subject.name), topic
         alone_retrieval = self.retriever.search(cleaned, k=SEARCH_DEPTH, vector=alone_vector)
         alone = self._from_retrieval(alone_retrieval)
         cards = alone_retrieval.ranked_cards()
@@ -138,7 +150,7 @@ class QAService:
             self.retriever.search(combined, k=SEARCH_DEPTH, vector=combined_vector)
         )
         prefer_topic = leans_on_context(cleaned, relatedness) and not (
-            NEW_SUBJECT_ALONE and new_subject(topic, cleaned) and alone.in_scope
+            NEW_SUBJECT_ALONE and new_subject(topic.text, cleaned) and alone.in_scope
         )
         if prefer_topic:
             use_topic = together.in_scope or not alone.in_scope
@@ -147,8 +159,9 @@ class QAService:
             # all: "what's the capital of France?" is not a follow-up to anything.
             use_topic = together.in_scope and not alone.in_scope and relatedness >= RELATED_FLOOR
         if use_topic:
-            return together.model_copy(update={"question": cleaned}), combined
-        return alone, cleaned
+            answer = together.model_copy(update={"question": cleaned})
+            return answer, next_topic(combined, _sections(answer))
+        return alone, next_topic(cleaned, _sections(alone))
 
     def answer_many(self, questions: Sequence[str]) -> list[Answer]:
         """Answer several questions, encoding the ones that need retrieval in one batch

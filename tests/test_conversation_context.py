@@ -1,0 +1,85 @@
+"""A real conversation: follow-ups read with the topic of the last turn, through the
+composed application (store, engine, QA) as a channel drives it."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.bootstrap import App
+from bot.engine import Incoming, Reply
+from bot.storage.memory import MemoryStore
+
+
+class Talk:
+    """One user talking to the whole application, turn after turn."""
+
+    def __init__(self, app: App, user: str = "u1") -> None:
+        self.app, self.user = app, user
+
+    async def say(self, text: str) -> list[Reply]:
+        return await self.app.conversations.handle(Incoming("test", self.user, text))
+
+    async def answer(self, text: str) -> Reply:
+        replies = await self.say(text)
+        return next(r for r in replies if r.answer is not None)
+
+
+@pytest.fixture
+def talk(make_app) -> Talk:
+    return Talk(make_app(MemoryStore(), charts=False))
+
+
+async def test_follow_ups_are_read_with_the_topic(talk: Talk) -> None:
+    first = await talk.answer("my calves are weak, why?")
+    assert first.kind != "out_of_scope"
+    soleus = await talk.answer("what about the soleus then")
+    assert soleus.kind != "out_of_scope" and "soleus" in soleus.text.lower()
+    sets = await talk.answer("how many sets of that?")
+    assert sets.kind != "out_of_scope"
+    assert "15 to 25" in sets.text or "sets" in sets.text.lower(), sets.text
+    why = await talk.answer("why?")
+    assert why.kind != "out_of_scope"
+
+
+async def test_a_bare_follow_up_is_not_declined(talk: Talk) -> None:
+    await talk.answer("what's the eccentric protocol for achilles problems?")
+    sets = await talk.answer("how many sets?")
+    assert sets.kind != "out_of_scope"
+    assert "3 to 4 sets of 15" in sets.text, sets.text
+    legs = await talk.answer("both legs or one?")
+    assert legs.kind != "out_of_scope"
+
+
+async def test_an_unrelated_message_is_not_rescued_by_the_topic(talk: Talk) -> None:
+    await talk.answer("why do most people have weak soleus muscles?")
+    unrelated = await talk.answer("what's the capital of France?")
+    assert unrelated.kind == "out_of_scope"
+
+
+async def test_the_topic_survives_a_restart(make_app) -> None:
+    store = MemoryStore()
+    await Talk(make_app(store, charts=False)).answer(
+        "what's the eccentric protocol for achilles problems?"
+    )
+    restarted = Talk(make_app(store, charts=False))  # a new process on the same store
+    sets = await restarted.answer("how many sets?")
+    assert "3 to 4 sets of 15" in sets.text, sets.text
+
+
+async def test_near_domain_subjects_are_declined_by_name(talk: Talk) -> None:
+    shoes = await talk.answer("best running shoes for achilles problems")
+    assert shoes.kind == "out_of_scope" and "shoes" in shoes.text
+    protein = await talk.answer("how much protein should i eat to grow my calves")
+    assert protein.kind == "out_of_scope" and "diet" in protein.text
+    mixed = await talk.answer("how do i fix a weak tibialis posterior, do i need orthotics")
+    assert mixed.kind != "out_of_scope"  # the in-scope half is answered
+
+
+async def test_insoles_are_declined_alone_but_not_in_a_follow_up(talk: Talk) -> None:
+    """The guide mentions orthotic support only inside the tibialis posterior fix."""
+    await talk.answer("how do i fix a weak tibialis posterior?")
+    insoles = await talk.answer("and should I get insoles?")
+    assert insoles.kind != "out_of_scope"
+    fresh = Talk(talk.app, user="u2")
+    alone = await fresh.answer("what insoles should i buy for flat feet")
+    assert alone.kind == "out_of_scope"
