@@ -66,6 +66,11 @@ class Phrases(BaseModel):
     reminder_unavailable: str
     something_went_wrong: str
     not_in_guide: str
+    small_talk_ack: str
+    small_talk_bye: str
+    small_talk_in_test: str
+    small_talk_in_test_thanks: str
+    step_help_heading: str
     test_intro: str
     test_restarted: str
     first_question_already: str

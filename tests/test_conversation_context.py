@@ -83,3 +83,28 @@ async def test_insoles_are_declined_alone_but_not_in_a_follow_up(talk: Talk) -> 
     fresh = Talk(talk.app, user="u2")
     alone = await fresh.answer("what insoles should i buy for flat feet")
     assert alone.kind == "out_of_scope"
+
+
+@pytest.mark.parametrize(
+    "text", ["thank you dear", "ok cool", "thanks so much!", "hi there", "got it, thanks", "bye"]
+)
+async def test_small_talk_gets_a_short_friendly_reply(talk: Talk, text: str) -> None:
+    (reply,) = await talk.say(text)
+    assert reply.kind == "text" and "only know" not in reply.text, reply.text
+    assert len(reply.text) < 400 or text == "hi there"  # the greeting is the menu
+
+
+async def test_inside_the_test_questions_about_the_step_get_its_how_to(talk: Talk) -> None:
+    await talk.say("/assess")
+    await talk.say("no")
+    help_, prompt = await talk.say("what does straight knee mean?")
+    assert help_.kind == "step_help" and "How to" in help_.text
+    assert prompt.kind == "prompt" and "LEFT leg, knee straight" in prompt.text
+    await talk.say("20")
+    help_, prompt = await talk.say("do I sit down for this one?")  # "one" is not a count
+    assert help_.kind == "step_help" and "RIGHT leg" in prompt.text
+    thanks, prompt = await talk.say("thanks")
+    assert "welcome" in thanks.text.lower() and prompt.kind == "prompt"
+    assert not any(
+        b.label == "Start the self-test" for r in (thanks, prompt) for row in r.buttons for b in row
+    )

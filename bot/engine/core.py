@@ -34,6 +34,7 @@ from bot.engine.form import (
 )
 from bot.engine.messages import Button, Incoming, Reply
 from bot.engine.referral import ReferralState, follow
+from bot.engine.small_talk import SmallTalk, small_talk
 from bot.engine.state import ConversationState, FormState
 from bot.payloads import (
     BadPayload,
@@ -58,13 +59,16 @@ log = logging.getLogger(__name__)
 _DONE_WORDS = {"done", "finished", "that's it", "thats it", "that's all"}
 
 
-_SMALL_TALK = {
-    "greeting": re.compile(r"^(?:hi|hello|hey|hiya|yo|good (?:morning|afternoon|evening))\W*$"),
-    "thanks": re.compile(r"^(?:thanks?(?: you)?|thx|ty|cheers|great,? thanks?)\W*$"),
-}
 _QUESTION = re.compile(
     r"\?\s*$|^(?:what|why|how|when|where|which|who|is|are|can|could|do|does|did|should|"
     r"would|will|tell|explain)\b"
+)
+# A question mid-test about doing the step itself (answered with the step's how-to).
+_ABOUT_THE_STEP = re.compile(
+    r"\b(?:this one|this test|this step|that one|bent knee|knee bent|straight knee|"
+    r"knee straight|sit(?:ting)?|stand(?:ing)?|clean reps?|count(?:ing)?|how do i (?:do|time|"
+    r"measure|count)|what (?:does|do) (?:you|u) mean|what do i do|which leg|both legs|"
+    r"how high|how far|cushion|pad|pillow|shoes? on|barefoot|hold on(?:to)?|wall|support)\b"
 )
 # Commands the engine answers from the conversation state alone; the conversation
 # service binds the ones that need the store. Together they must match the table.
@@ -155,11 +159,20 @@ class Engine:
             # A "done" after the last answer finished the test is not a question.
             words = self.qa.knowledge.assessment_text.form
             return Step([Reply(words.already_done)], state)
-        if _SMALL_TALK["greeting"].match(lowered):
-            return Step([self._greeting()], state)
-        if _SMALL_TALK["thanks"].match(lowered):
-            return Step([Reply(self.phrases.small_talk_thanks)], state)
+        talk = small_talk(text)
+        if talk is not None:
+            return Step([self._small_talk_reply(talk)], state)
         return self._question(state, text)
+
+    def _small_talk_reply(self, talk: SmallTalk) -> Reply:
+        if talk == "greeting":
+            return self._greeting()
+        text = {
+            "thanks": self.phrases.small_talk_thanks,
+            "ack": self.phrases.small_talk_ack,
+            "bye": self.phrases.small_talk_bye,
+        }[talk]
+        return Reply(text)
 
     def prompt(self, state: ConversationState) -> Reply:
         """The open self-test step, asked again (without its how-to)."""
@@ -353,6 +366,21 @@ class Engine:
             return self._stop_test(state, flags)
         step = next_step(self.steps, form.answers)
         assert step is not None
+        talk = small_talk(text)
+        if talk is not None and talk != "ack":  # "ok" may be an answer ("ok" = no)
+            phrase = (
+                self.phrases.small_talk_in_test_thanks
+                if talk == "thanks"
+                else self.phrases.small_talk_in_test
+            )
+            return self._with_prompt(state, [Reply(phrase)], show_how_to=False)
+        if _QUESTION.search(text.lower()) and not re.search(r"\d", text):
+            # Asked, not answered ("do I sit down for this one?" holds "one", not a count).
+            how_to = self._step_help(step, text)
+            if how_to is not None:
+                return self._with_prompt(state, [how_to], show_how_to=False)
+            if step.name != "history":  # "what is plantar fasciitis?" is handled below
+                return self._interruption(state, text)
         try:
             parsed = step.parse(text)
         except Invalid as exc:
@@ -467,6 +495,19 @@ class Engine:
                 )
             )
         return Step(replies, state)
+
+    def _step_help(self, step: FormStep, text: str) -> Reply | None:
+        """A question about how to do the open step ("what does bent knee mean?", "do I
+        sit down for this one?") gets the step's own how-to, not a guide passage."""
+        if not (_QUESTION.search(text.lower()) and _ABOUT_THE_STEP.search(text.lower())):
+            return None
+        how_to = step.how_to or next(
+            (s.how_to for s in reversed(self.steps[: self.steps.index(step)]) if s.how_to),
+            None,
+        )
+        if how_to is None or step.name == "safety":
+            return None
+        return Reply(f"{self.phrases.step_help_heading} {how_to}", kind="step_help")
 
     def _interruption(self, state: ConversationState, text: str) -> Step:
         try:

@@ -66,7 +66,11 @@ class FormStep:
         return self.slots[0]
 
 
-_SKIP = re.compile(r"^(?:skip|skipped|pass|n/?a|none|no (?:cushion|pad|surface)|can'?t|cannot)\b")
+_SKIP = re.compile(
+    r"^(?:skip|skipped|pass|n/?a|none|no (?:cushion|pad|surface)|can'?t|cannot)\b"
+    r"|\b(?:don'?t|dont|do not|haven'?t|have no|got no) (?:have |got )?(?:a |any |anything )?"
+    r"(?:cushion|pad|foam|pillow|surface|wobble board|balance board|to stand on)"
+)
 _NO = re.compile(r"^(?:no|nope|nah|none|neither|nothing|n|0|no,? none of (?:these|them))\b")
 _UNSURE = re.compile(
     r"^(?:not sure|unsure|don'?t know|do not know|dunno|no idea|can'?t tell|cannot tell|"
@@ -117,7 +121,7 @@ def parse_seconds(
         return seconds(text, MAX_BALANCE_SECONDS)
 
     def parse(text: str) -> Parsed:
-        if skip_slots and _SKIP.match(text.strip().lower()):
+        if skip_slots and _SKIP.search(text.strip().lower()):
             return Parsed(dict.fromkeys(skip_slots))
         try:
             both = _per_side_values(text, slots, side, read)
