@@ -48,6 +48,7 @@ from bot.payloads import (
     encode,
     parse_payload,
 )
+from bot.qa.followup import Topic
 from bot.qa.models import Answer
 from bot.qa.question import InvalidQuestion
 from bot.qa.service import QAService
@@ -62,6 +63,22 @@ _DONE_WORDS = {"done", "finished", "that's it", "thats it", "that's all"}
 _QUESTION = re.compile(
     r"\?\s*$|^(?:what|why|how|when|where|which|who|is|are|can|could|do|does|did|should|"
     r"would|will|tell|explain)\b"
+)
+# What a question right after a program is read with (retrieval words, never shown).
+PROGRAM_TOPIC = Topic(text="my weekly calf raise training program: sessions per week, sets, reps")
+# After a self-test: questions about the person's own results and program.
+_WHY_MY_PROGRAM = re.compile(
+    r"\bwhy\b.{0,40}\b(?:left|right|weaker|side first|first side|this exercise|these exercises|"
+    r"my (?:program|plan|routine)|the (?:program|plan)|(?:in|on) (?:my|the) (?:program|plan))\b"
+)
+_MY_RESULTS = re.compile(
+    r"\b(?:my|the) (?:self[- ]?test|test|results?|findings|numbers|scores?)\b.{0,30}"
+    r"\b(?:show|showed|mean|means|say|said|find|found|tell|told)\b"
+    r"|\bwhat (?:did|does|do) (?:my|the) (?:self[- ]?test|test|results?|numbers)\b"
+)
+_MY_PROGRAM = re.compile(
+    r"\b(?:show|send|see|give|repeat|what(?:'s| is| was)?)\b.{0,20}\b(?:my|the) "
+    r"(?:program(?:me)?|plan|routine|workout)\b(?!.{0,20}\b(?:times|days|week|weekly)\b)"
 )
 # A question mid-test about doing the step itself (answered with the step's how-to).
 _ABOUT_THE_STEP = re.compile(
@@ -162,7 +179,26 @@ class Engine:
         talk = small_talk(text)
         if talk is not None:
             return Step([self._small_talk_reply(talk)], state)
+        mine = self._about_my_results(state, text)
+        if mine is not None:
+            return Step([mine], state)
         return self._question(state, text)
+
+    def _about_my_results(self, state: ConversationState, text: str) -> Reply | None:
+        """After a self-test, "what did my test show?", "why the left side first?" and
+        "show me my program again" are about the person's own results, not the guide
+        in general: they get the findings, the reasons or the plan they were given."""
+        result = state.last_result
+        if result is None or result.program is None:
+            return None
+        lowered = text.lower()
+        if _WHY_MY_PROGRAM.search(lowered):
+            return self._reasons_reply(state)
+        if _MY_RESULTS.search(lowered):
+            return Reply(findings_text(result, self.qa.knowledge), kind="findings")
+        if _MY_PROGRAM.search(lowered):
+            return self._plan_reply(result.program)
+        return None
 
     def _small_talk_reply(self, talk: SmallTalk) -> Reply:
         if talk == "greeting":
@@ -467,6 +503,8 @@ class Engine:
         state.assessment = None
         state.last_result, state.last_input = result, data
         state.tests_completed += 1
+        # Questions right after the program ("can I do this 3 times a week?") are about it.
+        state.topic = PROGRAM_TOPIC
         replies = [Reply(findings_text(result, self.qa.knowledge), kind="findings")]
         if self.charts:
             from bot.charts import results_chart
