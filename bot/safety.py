@@ -100,7 +100,7 @@ _PATTERNS: dict[str, list[str]] = {
         # A wound that is red or swollen and oozes or smells (a weeping graze alone heals).
         r"^(?=.*\b(?:wound|cut|incision|scar|stitches|graze|blister|bite)\b)"
         r"(?=.*\b(?:red|redness|hot|swollen|inflamed)\b)"
-        r"(?=.*\b(?:ooz\w*|pus|weep\w*|discharg\w*|smell\w*|stink\w*)\b)",
+        r"(?=.*\b(?:ooz\w*|pus|discharg\w*|smell\w*|stink\w*)\b)",
     ],
     "plantar_fascia_rupture": [
         r"\b(?:ruptured|tore|torn|snapped|ripped) (?:my |the )?plantar\b",
@@ -120,7 +120,7 @@ _INJURY = re.compile(
     r"(?:hit|smashed|struck|whacked) (?:my|the|it)|got (?:hit|stamped|stepped on))\b"
 )
 _AGONY = (
-    r"(?:agony|agonising|agonizing|unbearable|excruciating|scream\w*|"
+    r"(?:agony|agonising|agonizing|unbearable|excruciating|scream\w*|yell\w*|"
     r"(?:really|very|super|so|extremely) (?:tender|sore|painful))"
 )
 _AFTER_INJURY: dict[str, list[str]] = {
@@ -201,13 +201,13 @@ _BONE = re.compile(
     r"\b(?:bon(?:e|es|y)|shin ?bones?|shins?|tibia|fibula|metatarsals?|top of (?:my|the|his|her) foot)\b"
 )
 _OVERLOAD = re.compile(
-    r"\b(?:mileage|marathon|miles|km|k a week|running|runs?|ran|training|upped|increased|"
+    r"\b(?:mileage|marathon|miles|km|k a week|distance|volume|running|runs?|ran|training|upped|increased|"
     r"ramped|doubled|marching|marches|route march\w*)\b"
 )
 _STRESS_SIGN = re.compile(
     r"\b(?:one|a|single|exact|specific|particular|tiny|small|precise) (?:\w+ )?(?:spot|point)\b"
     r"|\bpoint (?:to )?(?:it )?with (?:one|a|my) finger\b|\bpinpoint\b"
-    rf"|\bhop\w*\b[^.!?]{{0,40}}(?:{_AGONY}|too painful|(?:really|so) (?:hurts|painful))"
+    rf"|\bhop\w*\b[^.!?]{{0,40}}(?:{_AGONY}|impossible|too painful|(?:really|so) (?:hurts|painful))"
     rf"|\b{_CANT} (?:\w+ ){{0,2}}hop\b(?! (?:very |as |that )?(?:well|much|far|long|high|many|for|fast))"
     r"|\b(?:hurts?|aches?|aching|pain\w*|sore|throbb\w*)\b[^.!?]{0,30}\b(?:at night|in bed|at rest|"
     r"when resting|while resting|even (?:walking|resting|at rest|lying|sitting|standing))"
@@ -456,7 +456,10 @@ _SWELLING = re.compile(
     r"\b(?:swollen|swelling|swelled|puffy|puffier|puffed up|warmer|hotter|redder|darker)\b"
 )
 _BIGGER = re.compile(r"\b(?:bigger|larger|fatter|thicker|twice the size)\b")
-_WARM_OR_TENDER = re.compile(r"\b(?:warm|hot|red|reddish|red-?ish|tender\w*|throbb\w*)\b")
+_WARM_OR_TENDER = re.compile(
+    r"\b(?:warm|hot|red|reddish|red-?ish|tender\w*|throbb\w*)\b"
+    r"|\b(?:hurts?|pain\w*|worse)\b[^.!?]{0,20}\b(?:pull|bend|flex|lift)\w* (?:my |the )?(?:toes|foot) (?:up|back)"
+)
 
 
 def _one_sided_swelling(sentences: list[str]) -> bool:
