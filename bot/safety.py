@@ -209,7 +209,7 @@ _STRESS_SIGN = re.compile(
     r"|\bpoint (?:to )?(?:it )?with (?:one|a|my) finger\b|\bpinpoint\b"
     rf"|\bhop\w*\b[^.!?]{{0,40}}(?:{_AGONY}|impossible|too painful|(?:really|so) (?:hurts|painful))"
     rf"|\b{_CANT} (?:\w+ ){{0,2}}hop\b(?! (?:very |as |that )?(?:well|much|far|long|high|many|for|fast))"
-    r"|\b(?:hurts?|aches?|aching|pain\w*|sore|throbb\w*)\b[^.!?]{0,30}\b(?:at night|in bed|at rest|"
+    r"|\b(?:hurts?|aches?|aching|pain\w*|sore|throb\w*)\b[^.!?]{0,30}\b(?:at night|in bed|at rest|"
     r"when resting|while resting|even (?:walking|resting|at rest|lying|sitting|standing))"
 )
 # Pain far beyond what the injury or workout explains, in a tight or swollen leg: the
@@ -232,7 +232,7 @@ _CALF = re.compile(r"\b(?:calf|calves|lower leg|leg|back of (?:my|the) (?:leg|kn
 _ONE_CALF = re.compile(r"\b(?:calf|lower leg|leg|back of (?:my|the) (?:leg|knee))\b")
 _CALF_SYMPTOM = re.compile(
     r"\b(?:pain\w*|ach\w*|sore|tender\w*|swollen|swelling|swelled|puffy|puffed up|warm|hot|red|"
-    r"throbb\w*|hurts?|hurting|cramp\w*|darker|discolou?red)\b"
+    r"throb\w*|hurts?|hurting|cramp\w*|darker|discolou?red)\b"
 )
 # Long travel and long sitting are told as hours ("22h door to door", "drove 14 hrs
 # straight", "sat 12h+ a day"), not only as "a long flight". Time in bed counts when it is
@@ -457,7 +457,7 @@ _SWELLING = re.compile(
 )
 _BIGGER = re.compile(r"\b(?:bigger|larger|fatter|thicker|twice the size)\b")
 _WARM_OR_TENDER = re.compile(
-    r"\b(?:warm|hot|red|reddish|red-?ish|tender\w*|throbb\w*)\b"
+    r"\b(?:warm|hot|red|reddish|red-?ish|tender\w*|throb\w*)\b"
     r"|\b(?:hurts?|pain\w*|worse)\b[^.!?]{0,20}\b(?:pull|bend|flex|lift)\w* (?:my |the )?(?:toes|foot) (?:up|back)"
 )
 
@@ -523,7 +523,7 @@ def rule_flags(text: str) -> set[str]:
         or (
             re.search(r"\b(?:calf|calves|leg)\b", normalized)
             and re.search(
-                r"\b(?:swollen|swelling|swelled|pain\w*|killing|hurts?|sore|tender|flight|flying|flew|dizzy|op|operation|surgery)\b",
+                r"\b(?:swollen|swelling|swelled|pain\w*|ach(?:e|es|ed|ing|y)\b|killing|hurts?|sore|tender|flight|flying|flew|dizzy|op|operation|surgery)\b",
                 normalized,
             )
         )
