@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from knowledge.models import URGENCY_ORDER, RedFlag, TriageText, Urgency
 
@@ -397,20 +398,42 @@ def _counts(sentence: str, match: re.Match[str]) -> bool:
     )
 
 
-def _matches(patterns: list[re.Pattern[str]], text: str) -> bool:
-    return any(
-        _counts(sentence, m)
-        for sentence in _sentences(text)
-        if not _told_as_past(sentence)
-        for p in patterns
-        for m in p.finditer(sentence)
-    )
+@lru_cache(maxsize=256)
+def _live_sentences(text: str) -> tuple[str, ...]:
+    """The sentences not told as the past; cached because every flag asks again."""
+    return tuple(s for s in _sentences(text) if not _told_as_past(s))
+
+
+def _groups() -> dict[str, list[re.Pattern[str]]]:
+    return {
+        **_COMPILED,
+        **{f"after:{key}": patterns for key, patterns in _COMPILED_AFTER_INJURY.items()},
+        "fracture": _FRACTURE,
+        "no_raise": [_NO_RAISE],
+    }
+
+
+@lru_cache(maxsize=8192)
+def _counts_in(group: str, sentence: str) -> bool:
+    """Whether one of a group's patterns counts in one sentence.
+
+    Cached by sentence: a conversation's previous message and this one are read again,
+    joined, to see details told across the two (:func:`rule_flags` on the joined text);
+    their sentences were read moments ago, so only what spans the two costs anything,
+    which keeps triage within its budget of half a millisecond per answer.
+    """
+    return any(_counts(sentence, m) for p in _GROUPS[group] for m in p.finditer(sentence))
+
+
+def _matches(group: str, text: str) -> bool:
+    """A pattern of the group counts in some sentence told as now."""
+    return any(_counts_in(group, sentence) for sentence in _live_sentences(text))
 
 
 def _recent_fracture(text: str) -> bool:
     return any(
-        _matches(_FRACTURE, sentence) and not _OLD_INJURY.search(sentence)
-        for sentence in _sentences(text)
+        _counts_in("fracture", sentence) and not _OLD_INJURY.search(sentence)
+        for sentence in _live_sentences(text)
     )
 
 
@@ -498,12 +521,10 @@ def _compartment(text: str) -> bool:
 def rule_flags(text: str) -> set[str]:
     """The red-flag ids the hand-written rules find in ``text`` (already normalised)."""
     normalized = _normalize(text)
-    found = {flag_id for flag_id, patterns in _COMPILED.items() if _matches(patterns, normalized)}
+    found = {flag_id for flag_id in _COMPILED if _matches(flag_id, normalized)}
     if _INJURY.search(normalized):
-        found |= {
-            f for f, patterns in _COMPILED_AFTER_INJURY.items() if _matches(patterns, normalized)
-        }
-    if _matches([_NO_RAISE], normalized) and (
+        found |= {f for f in _COMPILED_AFTER_INJURY if _matches(f"after:{f}", normalized)}
+    if _matches("no_raise", normalized) and (
         _CHANGED.search(normalized) or _INJURY.search(normalized) or _EVENT_WORD.search(normalized)
     ):
         found.add("achilles_calf_rupture")
@@ -532,6 +553,7 @@ def rule_flags(text: str) -> set[str]:
     return found
 
 
+_GROUPS = _groups()
 RULE_IDS = frozenset(
     {*_PATTERNS, *_AFTER_INJURY, "suspected_fracture", "suspected_dvt", "compartment_syndrome"}
 )
