@@ -467,18 +467,18 @@ def _still_to_come(sentence: str, match: re.Match[str]) -> bool:
 # One calf or lower leg swollen, bigger, warmer or redder than the other, without a named
 # injury, is the sign the catalogue asks about ("one calf ... swollen, warm, or red or
 # darker than the other"). A calf that is only bigger is muscle ("my left calf is bigger
-# than my right, looks weird in shorts", "bigger and sore after runs") unless it is also
-# warm, red, tender or throbbing. After an injury, swelling is the injury's own rules' call.
+# than my right, looks weird in shorts", "bigger and sore after runs"), and only warmer
+# can be a massage, unless it is also warm, red, tender or throbbing. After an injury, swelling is the injury's own rules' call.
 _ONE_SIDED = re.compile(
     r"\b(?:than|compared (?:to|with)|next to) (?:the |my |his |her )?(?:other|left|right|good)\b"
     r"|\b(?:the )?other (?:leg|calf|one|side) (?:is|looks|feels|seems) (?:\w+ )?(?:fine|normal|ok|okay)\b"
     r"|\b(?:left|right) (?:leg|calf|one|side) (?:is|looks|feels) (?:\w+ )?(?:fine|normal|ok|okay)\b"
     r"|\bonly (?:on )?(?:that|one|this) (?:side|leg)\b"
 )
-_SWELLING = re.compile(
-    r"\b(?:swollen|swelling|swelled|puffy|puffier|puffed up|warmer|hotter|redder|darker)\b"
+_SWELLING = re.compile(r"\b(?:swollen|swelling|swelled|puffy|puffier|puffed up)\b")
+_BIGGER = re.compile(
+    r"\b(?:bigger|larger|fatter|thicker|twice the size|warmer|hotter|redder|darker)\b"
 )
-_BIGGER = re.compile(r"\b(?:bigger|larger|fatter|thicker|twice the size)\b")
 _WARM_OR_TENDER = re.compile(
     r"\b(?:warm|hot|red|reddish|red-?ish|tender\w*|throb\w*)\b"
     r"|\b(?:hurts?|pain\w*|worse)\b[^.!?]{0,20}\b(?:pull|bend|flex|lift)\w* (?:my |the )?(?:toes|foot) (?:up|back)"

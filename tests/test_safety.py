@@ -162,6 +162,8 @@ def test_rules_for_time_hedges_and_risk_context(message: str, kind: str | None) 
         ("my left leg is swollen compared to the other one, no injury", "suspected_dvt"),
         ("my lower leg is bigger than the other one and warm", "suspected_dvt"),
         ("my right calf is bigger than my left and gets sore after runs", None),
+        ("my left calf is warmer than the right after a massage", None),
+        ("my left calf is warmer than the right and tender to touch", "suspected_dvt"),
         # Travel and sitting told in hours; a risk still to come is none.
         ("drove 11 hrs straight and now one calf throbs", "suspected_dvt"),
         ("economy seat all the way to Perth and my calf is tender", "suspected_dvt"),
