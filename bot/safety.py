@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from knowledge.models import URGENCY_ORDER, RedFlag, TriageText, Urgency
 
@@ -21,6 +22,12 @@ _BODY = (
 )
 _NEGATION = re.compile(
     r"\b(?:no|not|never|without|nothing|none|doesn'?t|does not|didn'?t|did not|wasn'?t|haven'?t)\b[^.!?]{0,25}$"
+)
+
+# Fever in the words people use: "a temp of 38.5", "hot and cold", "fluey".
+_FEVERISH = (
+    r"\b(?:fever\w*|temperature|temp\b|shivery|shivering|chills|rigors|pus|hot and cold|"
+    r"flu-?ey|flu-?like|feel(?:ing)? (?:really )?(?:unwell|ill))"
 )
 
 _PATTERNS: dict[str, list[str]] = {
@@ -39,11 +46,10 @@ _PATTERNS: dict[str, list[str]] = {
         r"\b(?:someone|somebody|something)\b[^.!?]{0,20}\b(?:kick|hit|struck|shot|whack|smack)\w*\b[^.!?]{0,25}\b(?:leg|calf|heel|ankle|achill\w*)\b",
         r"\b(?:ripping|tearing|torn) (?:feeling|sensation)\b",
         rf"\b{_CANT} (?:\w+ ){{0,2}}(?:tip ?toe|tiptoe|tippy ?toe)",
-        rf"\b{_CANT} (?:do|manage|perform) (?:a single|even one|one|any) (?:calf|heel|toe) raises?\b",
     ],
     "suspected_fracture": [
         rf"\b{_CANT} (?:\w+ ){{0,2}}(?:bear|put|take|place) (?:any |much |my )?weight\b",
-        rf"\b{_CANT} (?:\w+ ){{0,2}}walk\b",
+        rf"\b{_CANT} (?:\w+ ){{0,2}}walk\b(?! (?:down|up) (?:the |any |a )?(?:stairs|steps|hill))",
         rf"\b{_CANT} (?:\w+ ){{0,2}}stand on (?:it|(?:the|that|my)(?: left| right| injured| bad| hurt)? (?:leg|foot|ankle))\b",
         r"\b(?:bent funny|looks deformed|deformed|at a (?:weird|funny|strange|odd) angle|out of place|bone (?:sticking|poking) out|"
         r"out of shape|(?:bent|facing|pointing) (?:in )?(?:the wrong way|(?:a|the) (?:weird|wrong|funny|strange|odd) (?:way|direction))|looks (?:crooked|bent))\b",
@@ -59,7 +65,7 @@ _PATTERNS: dict[str, list[str]] = {
         r"\b(?:swollen|swelling|swelled|puffy|tight and painful)\b[^.!?]{0,80}\b(?:flight|flew|plane|surgery|operation|bed ?rest|long (?:drive|car ride|trip|journey)|hospital|cast|the pill)\b",
         r"\b(?:flight|flew|plane|surgery|operation|bed ?rest|long (?:drive|car ride|trip|journey)|cast)\b[^.!?]{0,80}\b(?:swollen|swelling|swelled|puffy)\b",
         r"\b(?:is it|could it be|might it be|could this be|might be|may be|maybe|think (?:it'?s|i have|i'?ve got)|worried (?:it'?s|about)|scared (?:it'?s|of)) (?:a |an )?(?:blood clot|clot|dvt|deep vein thrombosis|thrombosis)\b",
-        r"\bcalf[^.!?]{0,40}\b(?:red|warm|hot) (?:to the touch|and (?:swollen|painful|tender|sore))",
+        r"\bcalf[^.!?]{0,40}\b(?:red|warm|hot) (?:to (?:the )?touch|and (?:swollen|painful|tender|sore))",
         r"\b(?:warm|hot|red) (?:and )?(?:tender|painful|sore)? ?(?:spot|patch|area)? ?(?:on|in) my calf\b",
     ],
     "foot_circulation": [
@@ -80,7 +86,8 @@ _PATTERNS: dict[str, list[str]] = {
         r"\bchest (?:pain|pains|tight\w*|pressure|hurts|is hurting|feels tight)\b",
         r"\btight chest\b",
         r"\bcough\w*\b[^.!?]{0,40}\bblood\b",
-        r"\bpain\w*\b[^.!?]{0,25}\b(?:when|while|as|on) (?:i )?(?:breath\w*|inhal\w*|take a (?:deep )?breath)",
+        r"\bpain\w*\b[^.!?]{0,50}\b(?:when|while|as|on) (?:i )?(?:breath\w*|inhal\w*|take a (?:deep )?breath)",
+        rf"\b{_CANT} (?:\w+ ){{0,1}}catch (?:my |a )?breath\b",
         r"\b(?:get|gets|getting|got) puffed\b",
         r"\b(?:pain|tightness|pressure) in (?:my|the) chest\b",
         r"\b(?:short(?:ness)? of breath|breathless\w*|can'?t (?:catch my )?breathe?|hard to breathe|struggling to breathe|trouble breathing|difficulty breathing|coughing (?:up )?blood|out of breath)\b",
@@ -89,13 +96,17 @@ _PATTERNS: dict[str, list[str]] = {
     "infection": [
         r"\b(?:red|redness|hot|warm|swollen|inflamed)\b[^.!?]{0,60}\b(?:spreading|spread|getting bigger|grown|growing|got bigger)\b",
         r"\bred (?:streaks?|lines?)\b",
-        r"\b(?:redness|red|hot|swollen|infected)\b[^.!?]{0,80}\b(?:fever\w*|temperature|shivery|shivering|chills|rigors|pus)\b",
-        r"\b(?:fever\w*|temperature|shivery|chills)\b[^.!?]{0,80}\b(?:redness|red|hot|swollen)\b",
+        rf"\b(?:redness|red|hot|swollen|infected)\b[^.!?]{{0,80}}{_FEVERISH}",
+        rf"{_FEVERISH}[^.!?]{{0,80}}\b(?:redness|red|hot|swollen)\b",
+        # A wound that is red or swollen and oozes or smells (a weeping graze alone heals).
+        r"^(?=.*\b(?:wound|cut|incision|scar|stitches|graze|blister|bite)\b)"
+        r"(?=.*\b(?:red|redness|hot|swollen|inflamed)\b)"
+        r"(?=.*\b(?:ooz\w*|pus|discharg\w*|smell\w*|stink\w*)\b)",
     ],
     "plantar_fascia_rupture": [
         r"\b(?:ruptured|tore|torn|snapped|ripped) (?:my |the )?plantar\b",
         r"\bplantar fascia\b[^.!?]{0,25}\b(?:ruptured|rupture|tore|torn|went|snapped|popped|gave)\b",
-        r"\b(?:pop|popped|popping|snap|snapped|tear|tore|tearing|ripp\w*|gave way|gave)\b[^.!?]{0,40}\b(?:under (?:my|the) foot|(?:bottom|sole) of (?:my|the) foot|in (?:my|the) arch|my arch|the arch|under (?:my|the) heel|in the sole)\b",
+        r"\b(?:pop|popped|popping|snap|snapped|tear|tore|tearing|ripp\w*|gave way|gave)\b[^.!?]{0,40}\b(?:under (?:my|the) foot|(?:bottom|sole) of (?:my|the) foot|in (?:my|the) (?:left |right )?arch|my arch|the arch|under (?:my|the) heel|in the sole)\b",
         r"\bbruis\w*\b[^.!?]{0,20}\b(?:on|in|under|along) (?:the |my )?(?:sole|arch|bottom of (?:my|the) foot)\b",
     ],
 }
@@ -105,14 +116,31 @@ _PATTERNS: dict[str, list[str]] = {
 # pump after drop sets. These count when the message also tells of an injury.
 _INJURY = re.compile(
     r"\b(?:rolled|rolling|twist\w*|sprain\w*|fell|fall(?:en|ing)?|landed|landing (?:on|badly)|"
-    r"tackle\w*|kicked|collision|crash\w*|accident|injur\w*|went over on|tripped|slipped|"
+    r"tackle\w*|kicked|collision|crash\w*|accident|injur\w*|(?:went|going|gone|go) over on|tripped|slipped|"
     r"stepped (?:on|in|off)|gave (?:out|way)|cast|hurt it|"
     r"(?:hit|smashed|struck|whacked) (?:my|the|it)|got (?:hit|stamped|stepped on))\b"
+)
+_AGONY = (
+    r"(?:agony|agonising|agonizing|unbearable|excruciating|scream\w*|yell\w*|"
+    r"(?:really|very|super|so|extremely) (?:tender|sore|painful))"
 )
 _AFTER_INJURY: dict[str, list[str]] = {
     "suspected_fracture": [
         rf"\b{_CANT} (?:\w+ ){{0,2}}put (?:my |the |that |this )?(?:foot|leg) (?:down|on the (?:floor|ground))",
         r"\b(?:it'?s|it is|is it|if it'?s) (?:broken|fractured)\b",
+        # Out of shape: "pointing off to the side", "looks wrong", "a lump where there
+        # shouldn't be", "a bony lump sticking out" (feet that point out are not, uninjured).
+        r"\b(?:foot|ankle|toes?|leg|heel)\b[^.!?]{0,25}\b(?:pointing|points|pointed|facing|turned|sitting) "
+        r"(?:\w+ ){0,2}(?:to the side|sideways|outwards?|inwards?|off to one side)",
+        r"\blooks?\W+(?:\w+ )?(?:wrong|not right|all wrong|misshapen)\b",
+        r"\b(?:doesn'?t|does not|don'?t) look right\b",
+        r"\b(?:lump|bump)\b[^.!?]{0,20}\bwhere (?:there )?(?:shouldn'?t|should not|never) (?:be )?",
+        r"\b(?:bon(?:e|y)|lump|bump)\b[^.!?]{0,20}\b(?:sticking|poking) (?:out|up)\b",
+        # A bone sore to press (the Ottawa rules' bone tenderness): "pressing on the bony
+        # bump is agony", "squeezing the sides of the heel is unbearable".
+        r"\b(?:press\w*|push\w*|touch\w*|squeez\w*|pok\w*)\b[^.!?]{0,50}\b(?:bon(?:e|y)|heel|ankle bone)\b[^.!?]{0,40}"
+        rf"{_AGONY}",
+        rf"{_AGONY}[^.!?]{{0,40}}\b(?:press\w*|touch\w*|squeez\w*|pok\w*)\b[^.!?]{{0,30}}\b(?:bon(?:e|y)|heel|ankle bone)\b",
     ],
     "rapid_swelling_bruising": [
         r"\b(?:swell\w*|swollen|puff\w*|blew up|blown up|balloon\w*)\b[^.!?]{0,30}\b(?:like|the size of|as big as) (?:a |an )?(?:balloon|golf ?ball|tennis ball|egg|grapefruit|orange|melon|softball|baseball)",
@@ -132,6 +160,16 @@ _AFTER_INJURY: dict[str, list[str]] = {
         r"\b(?:numb|numbness) and (?:cold|pale|blue)\b|\b(?:cold|pale|blue) and numb\b",
     ],
 }
+# "Can't do a single calf raise" is a beginner's or an older person's weakness (the guide's
+# own test); told as something that changed ("since sunday", "on it", "anymore") or after
+# an injury, it is the sign of a torn Achilles or calf.
+_NO_RAISE = re.compile(
+    rf"\b{_CANT} (?:do|manage|perform) (?:a single|even one|one|any) (?:calf|heel|toe) raises?\b"
+)
+_CHANGED = re.compile(
+    r"\b(?:since|suddenly|all of a sudden|any ?more|no longer|incident|"
+    r"on (?:it|that (?:leg|side|foot)|the (?:injured|bad|hurt) (?:leg|side|foot)))\b"
+)
 # A possibly broken bone, unless that sentence tells of an old or treated fracture ("broke
 # my ankle three years ago", "post-fracture rehab"): returning trainees are this bot's
 # users. A stress fracture is a question, not an acute injury.
@@ -157,6 +195,24 @@ _CLAUSE_BREAK = re.compile(r"[,;:]|\b(?:but|though|although|however|yet)\b")
 _HEDGE = re.compile(
     r"\b(?:not sure|not certain|don'?t know|do not know|no idea|unsure|wondering)\b"
 )
+# A stress fracture (the catalogue's "a bone that hurts at rest or at night after a lot of
+# running"): in a bone, after more running or marching, one of its signs: one spot to
+# point at, pain on hopping, pain at night or at rest.
+_BONE = re.compile(
+    r"\b(?:bon(?:e|es|y)|shin ?bones?|shins?|tibia|fibula|metatarsals?|top of (?:my|the|his|her) foot)\b"
+)
+_OVERLOAD = re.compile(
+    r"\b(?:mileage|marathon|miles|km|k a week|distance|volume|running|runs?|ran|training|upped|increased|"
+    r"ramped|doubled|marching|marches|route march\w*)\b"
+)
+_STRESS_SIGN = re.compile(
+    r"\b(?:one|a|single|exact|specific|particular|tiny|small|precise) (?:\w+ )?(?:spot|point)\b"
+    r"|\bpoint (?:to )?(?:it )?with (?:one|a|my) finger\b|\bpinpoint\b"
+    rf"|\bhop\w*\b[^.!?]{{0,40}}(?:{_AGONY}|impossible|too painful|(?:really|so) (?:hurts|painful))"
+    rf"|\b{_CANT} (?:\w+ ){{0,2}}hop\b(?! (?:very |as |that )?(?:well|much|far|long|high|many|for|fast))"
+    r"|\b(?:hurts?|aches?|aching|pain\w*|sore|throb\w*)\b[^.!?]{0,30}\b(?:at night|in bed|at rest|"
+    r"when resting|while resting|even (?:walking|resting|at rest|lying|sitting|standing))"
+)
 # Pain far beyond what the injury or workout explains, in a tight or swollen leg: the
 # earliest sign of acute compartment syndrome (see red_flags.yaml sources).
 _SEVERE_PAIN = re.compile(
@@ -172,15 +228,35 @@ _TENSE = re.compile(
 # One calf's symptoms and a reason for a clot (NICE CG92 and NHS risk factors): the two can
 # be sentences apart ("my calf is swollen and warm. I flew back from Sydney yesterday").
 _CALF = re.compile(r"\b(?:calf|calves|lower leg|leg|back of (?:my|the) (?:leg|knee))\b")
+# "Calves" alone are both legs ("my calves are sore and I fly next week"): a clot is
+# usually in one.
+_ONE_CALF = re.compile(r"\b(?:calf|lower leg|leg|back of (?:my|the) (?:leg|knee))\b")
 _CALF_SYMPTOM = re.compile(
     r"\b(?:pain\w*|ach\w*|sore|tender\w*|swollen|swelling|swelled|puffy|puffed up|warm|hot|red|"
-    r"throbb\w*|hurts?|hurting|cramp\w*|darker|discolou?red)\b"
+    r"throb\w*|hurts?|hurting|cramp\w*|darker|discolou?red)\b"
 )
+# Long travel and long sitting are told as hours ("22h door to door", "drove 14 hrs
+# straight", "sat 12h+ a day"), not only as "a long flight". Time in bed counts when it is
+# bed rest ("laid up in bed for 2 weeks"), not "it aches at night in bed". Cancer treatment
+# is a NICE risk factor too (NICE NG89).
+_HOURS = r"\d+ ?(?:h|hrs?|hours?)\b\+?"
 _CLOT_RISK = re.compile(
-    r"\b(?:flight|flights|flew|flying|plane|long[- ]haul|(?:long|\d+ ?(?:hour|hr)s?) (?:drive|car ride|trip|journey|coach|bus|train)|"
+    r"\b(?:flight|flights|flew|flying|plane|long[- ]haul|economy|door to door|jet ?lag\w*|"
+    rf"(?:long|{_HOURS}) (?:drive|car ride|trip|journey|coach|bus|train)|"
+    rf"(?:drove|driven|driving|sat|sitting|seated|stuck)\b[^.!?]{{0,25}}\b{_HOURS}|"
     r"travell?ing|surgery|operation|op\b|post[- ]?op|arthroscopy|replacement|replaced|cast|plaster|boot|"
-    r"bed ?rest|bedridden|in bed|laid up|hospital|pregnan\w*|weeks pregnant|postpartum|gave birth|"
-    r"had (?:a|my) baby|the pill|contracepti\w*|hrt|immobili[sz]\w*)\b"
+    r"bed ?rest|bedridden|(?:stuck|laid up|confined|lying|been|bed-?bound) in bed|in bed (?:for|with|since|all)|"
+    r"laid up|hospital|pregnan\w*|weeks pregnant|postpartum|gave birth|"
+    r"had (?:a|my) baby|(?:the|combined|contraceptive|birth control|mini) pill|contracepti\w*|hrt|immobili[sz]\w*|chemo\w*|cancer)\b"
+)
+# A risk still to come is no reason for a clot now: "sore calves, I fly next week".
+_FUTURE_BEFORE = re.compile(
+    r"\b(?:will|'ll|going to|gonna|about to|plan(?:ning)? to|due to|booked|have|got|upcoming|"
+    r"before (?:my|the|a))\s+(?:\w+\s+){0,2}$"
+)
+_FUTURE_AFTER = re.compile(
+    r"^\W*(?:\w+\W+){0,4}?(?:next|tomorrow|soon|later|in (?:a|an|\d+|two|three|a few|few) "
+    r"(?:days?|weeks?|months?|hours?))\b"
 )
 _BOTH_SIDES = re.compile(r"\bboth (?:legs|calves|sides|ankles|feet)\b|\beach (?:leg|side|calf)\b")
 _COMPILED = {key: [re.compile(p) for p in patterns] for key, patterns in _PATTERNS.items()}
@@ -278,8 +354,9 @@ def told_as_past(text: str) -> bool:
     )
 
 
-# "Pop" as a wish or a what-if ("make my calves pop", "feels like it could snap"), and a
-# painless click ("my ankle pops when I rotate it, doesn't hurt"), are not injuries.
+# "Pop" as a wish or a what-if ("make my calves pop", "feels like it could snap"), a
+# painless click ("my ankle pops when I rotate it, doesn't hurt"), heels that "pop up" in a
+# squat and "just crack on" (carry on) are not injuries.
 _EVENT_WORD = re.compile(r"\b(?:pop|popped|popping|snap|snapped|snapping|crack(?:ed)?|twang)\b")
 _NOT_AN_EVENT = re.compile(
     r"\b(?:to|could|might|would|will|gonna|really|make|makes|making|want|wanna)\s+(?:\w+\s+){0,2}$"
@@ -290,14 +367,21 @@ _PAINLESS = re.compile(
 )
 
 
+_RISE_OR_CARRY_ON = re.compile(
+    r"pop\w* (?:up|off the floor)\b|crack\w* on\b(?! (?:landing|impact))"
+)
+_A_NOISE = re.compile(r"\b(?:a|an|the|loud|big|huge|heard|felt|some)\s+$")
+
+
 def _is_event(sentence: str, match: re.Match[str]) -> bool:
     word = _EVENT_WORD.search(match.group())
     if word is None:
         return True
     start = match.start() + word.start()
-    return not _NOT_AN_EVENT.search(sentence[max(0, start - 25) : start]) and not (
-        _PAINLESS.search(sentence)
-    )
+    before = sentence[max(0, start - 25) : start]
+    if _RISE_OR_CARRY_ON.match(sentence, start) and not _A_NOISE.search(before):
+        return False
+    return not _NOT_AN_EVENT.search(before) and not _PAINLESS.search(sentence)
 
 
 def _last_word_at(match: re.Match[str]) -> int:
@@ -314,20 +398,42 @@ def _counts(sentence: str, match: re.Match[str]) -> bool:
     )
 
 
-def _matches(patterns: list[re.Pattern[str]], text: str) -> bool:
-    return any(
-        _counts(sentence, m)
-        for sentence in _sentences(text)
-        if not _told_as_past(sentence)
-        for p in patterns
-        for m in p.finditer(sentence)
-    )
+@lru_cache(maxsize=256)
+def _live_sentences(text: str) -> tuple[str, ...]:
+    """The sentences not told as the past; cached because every flag asks again."""
+    return tuple(s for s in _sentences(text) if not _told_as_past(s))
+
+
+def _groups() -> dict[str, list[re.Pattern[str]]]:
+    return {
+        **_COMPILED,
+        **{f"after:{key}": patterns for key, patterns in _COMPILED_AFTER_INJURY.items()},
+        "fracture": _FRACTURE,
+        "no_raise": [_NO_RAISE],
+    }
+
+
+@lru_cache(maxsize=8192)
+def _counts_in(group: str, sentence: str) -> bool:
+    """Whether one of a group's patterns counts in one sentence.
+
+    Cached by sentence: a conversation's previous message and this one are read again,
+    joined, to see details told across the two (:func:`rule_flags` on the joined text);
+    their sentences were read moments ago, so only what spans the two costs anything,
+    which keeps triage within its budget of half a millisecond per answer.
+    """
+    return any(_counts(sentence, m) for p in _GROUPS[group] for m in p.finditer(sentence))
+
+
+def _matches(group: str, text: str) -> bool:
+    """A pattern of the group counts in some sentence told as now."""
+    return any(_counts_in(group, sentence) for sentence in _live_sentences(text))
 
 
 def _recent_fracture(text: str) -> bool:
     return any(
-        _matches(_FRACTURE, sentence) and not _OLD_INJURY.search(sentence)
-        for sentence in _sentences(text)
+        _counts_in("fracture", sentence) and not _OLD_INJURY.search(sentence)
+        for sentence in _live_sentences(text)
     )
 
 
@@ -339,11 +445,67 @@ def _clot_risk_context(text: str) -> bool:
     symptom = any(
         not _negated(s, m.start())
         for s in live
-        if _CALF.search(s)
+        if _ONE_CALF.search(s)
         for m in _CALF_SYMPTOM.finditer(s)
     )
-    risk = any(not _negated(s, m.start()) for s in live for m in _CLOT_RISK.finditer(s))
-    return symptom and risk
+    risk = any(
+        not _negated(s, m.start()) and not _still_to_come(s, m)
+        for s in live
+        for m in _CLOT_RISK.finditer(s)
+    )
+    return (symptom and risk) or _one_sided_swelling(live)
+
+
+def _still_to_come(sentence: str, match: re.Match[str]) -> bool:
+    """ "I fly next week", "going to have surgery": a risk not yet taken."""
+    return bool(
+        _FUTURE_BEFORE.search(sentence[max(0, match.start() - 30) : match.start()])
+        or _FUTURE_AFTER.search(sentence[match.end() : match.end() + 40])
+    )
+
+
+# One calf or lower leg swollen, bigger, warmer or redder than the other, without a named
+# injury, is the sign the catalogue asks about ("one calf ... swollen, warm, or red or
+# darker than the other"). A calf that is only bigger is muscle ("my left calf is bigger
+# than my right, looks weird in shorts", "bigger and sore after runs"), and only warmer
+# can be a massage, unless it is also warm, red, tender or throbbing. After an injury, swelling is the injury's own rules' call.
+_ONE_SIDED = re.compile(
+    r"\b(?:than|compared (?:to|with)|next to) (?:the |my |his |her )?(?:other|left|right|good)\b"
+    r"|\b(?:the )?other (?:leg|calf|one|side) (?:is|looks|feels|seems) (?:\w+ )?(?:fine|normal|ok|okay)\b"
+    r"|\b(?:left|right) (?:leg|calf|one|side) (?:is|looks|feels) (?:\w+ )?(?:fine|normal|ok|okay)\b"
+    r"|\bonly (?:on )?(?:that|one|this) (?:side|leg)\b"
+)
+_SWELLING = re.compile(r"\b(?:swollen|swelling|swelled|puffy|puffier|puffed up)\b")
+_BIGGER = re.compile(
+    r"\b(?:bigger|larger|fatter|thicker|twice the size|warmer|hotter|redder|darker)\b"
+)
+_WARM_OR_TENDER = re.compile(
+    r"\b(?:warm|hot|red|reddish|red-?ish|tender\w*|throb\w*)\b"
+    r"|\b(?:hurts?|pain\w*|worse)\b[^.!?]{0,20}\b(?:pull|bend|flex|lift)\w* (?:my |the )?(?:toes|foot) (?:up|back)"
+)
+
+
+def _one_sided_swelling(sentences: list[str]) -> bool:
+    text = " ".join(sentences)
+    injured = any(not _negated(text, m.start()) for m in _INJURY.finditer(text))
+    if not _ONE_SIDED.search(text) or not _CALF.search(text) or injured:
+        return False
+
+    def said(pattern: re.Pattern[str]) -> bool:
+        return any(not _negated(text, m.start()) for m in pattern.finditer(text))
+
+    return said(_SWELLING) or (said(_BIGGER) and said(_WARM_OR_TENDER))
+
+
+def _stress_fracture(text: str) -> bool:
+    live = [s for s in _sentences(text) if not _told_as_past(s)]
+    signs = any(
+        not _negated(s, m.start()) and _BONE.search(s)
+        for s in live
+        for m in _STRESS_SIGN.finditer(s)
+    )
+    joined = " ".join(live)
+    return signs and bool(_BONE.search(joined)) and bool(_OVERLOAD.search(joined))
 
 
 def _compartment(text: str) -> bool:
@@ -359,12 +521,14 @@ def _compartment(text: str) -> bool:
 def rule_flags(text: str) -> set[str]:
     """The red-flag ids the hand-written rules find in ``text`` (already normalised)."""
     normalized = _normalize(text)
-    found = {flag_id for flag_id, patterns in _COMPILED.items() if _matches(patterns, normalized)}
+    found = {flag_id for flag_id in _COMPILED if _matches(flag_id, normalized)}
     if _INJURY.search(normalized):
-        found |= {
-            f for f, patterns in _COMPILED_AFTER_INJURY.items() if _matches(patterns, normalized)
-        }
-    if _recent_fracture(normalized):
+        found |= {f for f in _COMPILED_AFTER_INJURY if _matches(f"after:{f}", normalized)}
+    if _matches("no_raise", normalized) and (
+        _CHANGED.search(normalized) or _INJURY.search(normalized) or _EVENT_WORD.search(normalized)
+    ):
+        found.add("achilles_calf_rupture")
+    if _recent_fracture(normalized) or _stress_fracture(normalized):
         found.add("suspected_fracture")
     if _clot_risk_context(normalized):
         found.add("suspected_dvt")
@@ -380,7 +544,7 @@ def rule_flags(text: str) -> set[str]:
         or (
             re.search(r"\b(?:calf|calves|leg)\b", normalized)
             and re.search(
-                r"\b(?:swollen|swelling|swelled|pain\w*|killing|hurts?|sore|tender|flight|flying|flew|dizzy|op|operation|surgery)\b",
+                r"\b(?:swollen|swelling|swelled|pain\w*|ach(?:e|es|ed|ing|y)\b|killing|hurts?|sore|tender|flight|flying|flew|dizzy|op|operation|surgery)\b",
                 normalized,
             )
         )
@@ -389,6 +553,7 @@ def rule_flags(text: str) -> set[str]:
     return found
 
 
+_GROUPS = _groups()
 RULE_IDS = frozenset(
     {*_PATTERNS, *_AFTER_INJURY, "suspected_fracture", "suspected_dvt", "compartment_syndrome"}
 )

@@ -231,6 +231,18 @@ class Triager:
             found |= self.neighbours.vote(vector)
         return Triage.of(found, self.red_flags)
 
+    def across(self, previous: str, text: str) -> Triage:
+        """The red flags in two messages told one after the other ("my calf is swollen and
+        warm", then "I flew back from Sydney yesterday"), without encoding anything.
+
+        Each message's own vote already ran on its own vector when it was asked (the
+        previous one raised nothing, or a referral would be in force); what only the two
+        together can show is a symptom in one and its context in the other, which is what
+        the rules read. Encoding the joined text again cost a second encoder pass on most
+        turns; this costs a regex pass.
+        """
+        return Triage.of(rule_flags(f"{previous}\n{text}"), self.red_flags)
+
 
 def leave_one_out(neighbours: Neighbours) -> dict[str, float]:
     """How the vote alone does on each example with that example held out: recall over

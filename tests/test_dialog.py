@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from bot.engine import ConversationState, Engine, Incoming, Reply
@@ -216,6 +217,47 @@ def test_details_across_two_messages_combine(engine: Engine) -> None:
     assert first[0].kind != "red_flag"
     second = chat.say("I flew back from Sydney yesterday")
     assert second[0].kind == "red_flag" and "DVT" in second[0].text
+
+
+def test_two_messages_combine_without_a_second_encode(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Combining costs rules, not another encoder pass over the joined text."""
+    encoded: list[list[str]] = []
+    real = engine.qa.retriever.encode
+
+    def counting(texts: list[str]) -> np.ndarray:
+        encoded.append(list(texts))
+        return real(texts)
+
+    monkeypatch.setattr(engine.qa.retriever, "encode", counting)
+    chat = Chat(engine)
+    assert chat.say("my left calf is sore")[0].kind != "red_flag"
+    encoded.clear()
+    second = chat.say("I flew back from Sydney yesterday")
+    assert second[0].kind == "red_flag" and "DVT" in second[0].text
+    assert encoded == [["I flew back from Sydney yesterday"]]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("sore calves", "I fly next week"),
+        ("my left calf is sore", "I'm flying to Spain next week"),
+        ("my calf aches a bit after football", "going to have knee surgery next month, any tips?"),
+    ],
+)
+def test_a_risk_still_to_come_does_not_combine_into_a_clot(
+    engine: Engine, first: str, second: str
+) -> None:
+    chat = Chat(engine)
+    assert chat.say(first)[0].kind != "red_flag"
+    assert chat.say(second)[0].kind != "red_flag"
+
+
+def test_one_sore_calf_alone_is_not_a_clot(engine: Engine) -> None:
+    chat = Chat(engine)
+    assert chat.say("my left calf has been sore since the weekend")[0].kind != "red_flag"
 
 
 def test_two_users_do_not_share_state(engine: Engine) -> None:

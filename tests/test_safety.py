@@ -130,6 +130,68 @@ def test_rules_for_time_hedges_and_risk_context(message: str, kind: str | None) 
     assert (kind in found) if kind else not found, (message, found)
 
 
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        # Stress fracture: a bone, more running, and one spot, hopping, or pain at rest.
+        ("doubled my weekly km and one spot on my shin bone hurts to touch", "suspected_fracture"),
+        (
+            "marching every day in training, the top of my foot aches even at rest now",
+            "suspected_fracture",
+        ),
+        (
+            "hopping on my right leg is agony since I upped my mileage, sore on the bone",
+            "suspected_fracture",
+        ),
+        ("I get sore shins during runs that settle once I warm up", None),
+        ("i cant hop very well on my left leg, balance work?", None),
+        # Out of shape or a bone sore to press, after an injury.
+        ("got tackled and my foot is pointing off to the side", "suspected_fracture"),
+        (
+            "fell on the stairs and now there's a lump where there shouldn't be",
+            "suspected_fracture",
+        ),
+        (
+            "went over on my ankle, pressing the bony bit on the outside is unbearable",
+            "suspected_fracture",
+        ),
+        ("my feet point outwards when I walk, does that affect my calves", None),
+        # DOMS on the stairs is not a broken bone.
+        ("after a leg day i cant walk down the stairs lol", None),
+        # One calf swollen or bigger and warm, compared with the other.
+        ("my left leg is swollen compared to the other one, no injury", "suspected_dvt"),
+        ("my lower leg is bigger than the other one and warm", "suspected_dvt"),
+        ("my right calf is bigger than my left and gets sore after runs", None),
+        ("my left calf is warmer than the right after a massage", None),
+        ("my left calf is warmer than the right and tender to touch", "suspected_dvt"),
+        # Travel and sitting told in hours; a risk still to come is none.
+        ("drove 11 hrs straight and now one calf throbs", "suspected_dvt"),
+        ("economy seat all the way to Perth and my calf is tender", "suspected_dvt"),
+        ("my left calf is sore. I have a long flight tomorrow", None),
+        ("my left calf aches, going to have knee surgery next month", None),
+        ("my calf aches at night in bed sometimes after long runs", None),
+        # "Pop up" and "crack on" are not injuries; a pop up the leg is.
+        ("my heels pop up when i squat, is that tight calves", None),
+        ("i just crack on with training when my ankle is a bit sore", None),
+        ("felt a pop up the back of my leg sprinting", "achilles_calf_rupture"),
+        # A calf raise that is impossible since something happened, not from weakness.
+        (
+            "since the game on saturday i cant do a single heel raise on my left leg",
+            "achilles_calf_rupture",
+        ),
+        ("im 80 and cant do even one calf raise without holding on", None),
+        # Breath, wounds, fever in people's words.
+        ("calf has ached for days and i couldn't catch my breath on the stairs", "suspected_pe"),
+        ("3 weeks after surgery the wound is red and oozing and smells", "infection"),
+        ("red patch on my shin spreading, got a temp", "infection"),
+        ("i have a cut on my heel that smells a bit", None),
+    ],
+)
+def test_rules_read_signs_told_in_everyday_words(message: str, kind: str | None) -> None:
+    found = triage(message, load_facts().red_flags).ids
+    assert (kind in found) if kind else not found, (message, found)
+
+
 def test_every_id_the_code_uses_is_in_the_catalogue() -> None:
     check_ids({label for _, label in load_examples()}, load_facts().red_flags)
     assert {f.id for f in load_facts().red_flags} >= RULE_IDS

@@ -635,10 +635,7 @@ class Engine:
         room = 1000 - len(answer.question) - 1
         if room < 20:
             return None
-        try:
-            return self.qa.triage(f"{previous[-room:]}\n{answer.question}")
-        except InvalidQuestion:
-            return None
+        return self.qa.triage_across(previous[-room:], answer.question)
 
     # -- triage mid-test ------------------------------------------------------------------
 

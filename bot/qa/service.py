@@ -191,6 +191,11 @@ class QAService:
         cleaned = validate_question(text)
         return self.triager(cleaned, self.retriever.encode([cleaned])[0])
 
+    def triage_across(self, previous: str, question: str) -> Triage:
+        """The red flags two consecutive messages raise together (rules only, no encode:
+        see :meth:`Triager.across`). Both are messages already asked, so already valid."""
+        return self.triager.across(previous, question)
+
     def referral_answer(self, question: str, flags: Triage) -> Answer:
         """The referral for ``flags`` as an answer (urgency first, no exercises)."""
         text = flags.referral_text(self.knowledge.triage_text)
