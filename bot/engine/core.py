@@ -620,8 +620,9 @@ class Engine:
                 text = f"{wording.not_until_checked}\n\n{text}"
             state.topic = None  # an injury is not a training topic to build on
             return Step([Reply(text, kind="red_flag", answer=referral)], state)
-        if answer.in_scope:
-            state.topic = topic
+        # Declined messages leave their words as the topic too: "what would you program
+        # for her?" after a question we could not place is read with it.
+        state.topic = topic
         if decision.action == "cleared":
             return Step([Reply(wording.cleared), answer_reply(answer, self.phrases)], state)
         return Step([answer_reply(answer, self.phrases)], state)

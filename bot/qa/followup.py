@@ -27,7 +27,7 @@ _OPENERS = re.compile(
 )
 _ANAPHORA = re.compile(
     r"\b(?:it|its|that|this|those|these|them|they|one|ones|same|instead|the other|"
-    r"either|both|there|then|such|him|her)\b",
+    r"either|both|there|then|such|him|her|he|she|his|hers)\b",
     re.IGNORECASE,
 )
 SHORT_WORDS = 5  # a message this short is an ellipsis more often than a new topic
@@ -58,11 +58,9 @@ def leans_on_context(text: str, relatedness: float = 1.0) -> bool:
     words = text.split()
     if len(words) <= BARE_WORDS or _OPENERS.search(text.strip()):
         return True
-    if relatedness < RELATED_FLOOR:
-        return False
-    if len(words) <= SHORT_WORDS:
-        return True
-    return len(words) <= ANAPHORA_WORDS and bool(_ANAPHORA.search(text))
+    if len(words) <= ANAPHORA_WORDS and _ANAPHORA.search(text):
+        return True  # "what would you give her?" points back, whatever its own words
+    return relatedness >= RELATED_FLOOR and len(words) <= SHORT_WORDS
 
 
 def new_subject(topic: str, text: str) -> bool:
@@ -81,7 +79,7 @@ def with_topic(topic: str, text: str) -> str:
     return combined[-MAX_QUESTION_CHARS:]
 
 
-def next_topic(resolved: str, sections: tuple[str, ...]) -> Topic:
+def next_topic(resolved: str, sections: tuple[str, ...] = ()) -> Topic:
     """What the next turn is read after: the tail of the words this one was answered
     from, and the sections its answer came from."""
     return Topic(text=resolved[-TOPIC_MAX_CHARS:], sections=sections)

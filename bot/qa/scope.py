@@ -19,7 +19,10 @@ DOMAIN_TERMS = re.compile(
     r"tibialis|tib post|hallucis|digitorum|malleolus|calcaneus|talus|talocrural|subtalar|"
     r"arch(?:es)?|sprain\w*|tendon\w*|tendin\w*|fasci\w*|evers\w*|invers\w*|valgus|supinat\w*|"
     r"pronat\w*|lower legs?|wobble board|tennis leg|eccentric\w*|triceps surae|single-leg|"
-    r"heel raises?|calf raises?|balance|unsteady|wobbly|falls|falling|fall risk)\b"
+    r"heel raises?|calf raises?|balance|unsteady|wobbly|falls|falling|fall risk|"
+    r"(?:single|one)[- ]legs?|(?:leg|toe) raises?|heel drops?|donkey|tip ?toe\w*|"
+    r"(?:bent|straight)[- ]knee|knees? (?:bent|straight)|push[- ]?off|shuffl\w*|"
+    r"had a fall|fallen|fell over|trip(?:ped|ping)? over|legs? (?:give|gave) (?:out|way))\b"
 )
 
 
