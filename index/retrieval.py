@@ -145,6 +145,7 @@ class Retriever:
         vector: np.ndarray | None = None,
         *,
         intent_text: str | None = None,
+        intent_weight: float | None = None,
     ) -> Retrieval:
         """Rank chunks for ``question``; pass ``vector`` when it was encoded in a batch.
 
@@ -164,7 +165,7 @@ class Retriever:
         lowered = (intent_text or question).lower()
         for pattern, mask in self._intents:
             if pattern.search(lowered):
-                score = score + self.weights.intent * mask
+                score = score + (intent_weight or self.weights.intent) * mask
         order = np.argsort(-score)[:k]
 
         def hit(i: int) -> Hit:
