@@ -39,19 +39,18 @@ def _loose_phrase(phrase: str) -> str:
     return r"\W+(?:\w+\W+){0,2}?".join(words) + r"(?:e?s)?"
 
 
+def _group_pattern(group: SynonymGroup, flags: int = 0) -> re.Pattern[str]:
+    """One pattern for a group: its phrases (loosely) and its regular expressions."""
+    phrases = [r"\b(?:" + "|".join(map(_loose_phrase, group.says)) + r")\b"] if group.says else []
+    return re.compile("|".join([*phrases, *group.patterns]), flags)
+
+
 class SynonymExpander:
     """Append the guide's words for phrases clients use ("rolled my ankle" -> sprain)."""
 
     def __init__(self, groups: Sequence[SynonymGroup]) -> None:
-        self._rewrites = [
-            (re.compile(r"\b(?:" + "|".join(map(_loose_phrase, g.says)) + r")\b", re.I), g.means)
-            for g in groups
-            if g.rewrite
-        ]
-        self._rules = [
-            (re.compile(r"\b(?:" + "|".join(map(_loose_phrase, g.says)) + r")\b"), g.means)
-            for g in groups
-        ]
+        self._rewrites = [(_group_pattern(g, re.IGNORECASE), g.means) for g in groups if g.rewrite]
+        self._rules = [(_group_pattern(g), g.means) for g in groups]
 
     def expansions(self, question: str) -> list[str]:
         text = question.lower()

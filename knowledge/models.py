@@ -184,13 +184,26 @@ class SynonymGroup(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    says: tuple[str, ...] = Field(min_length=1, description="Phrases as users write them.")
+    says: tuple[str, ...] = Field(description="Phrases as users write them.")
+    patterns: tuple[str, ...] = Field(
+        default=(), description="Regular expressions, for what phrases cannot list (ages)."
+    )
     means: str = Field(description="Guide vocabulary appended to the query.")
     rewrite: bool = Field(
         default=False,
         description="Also replace the phrase with `means` in the text that is embedded "
         "(abbreviations and misspellings the embedding model does not know).",
     )
+
+    @model_validator(mode="after")
+    def _something_to_match(self) -> SynonymGroup:
+        import re
+
+        if not self.says and not self.patterns:
+            raise ValueError(f"synonym group for {self.means!r} has no phrases or patterns")
+        for pattern in self.patterns:
+            re.compile(pattern)
+        return self
 
 
 class Intent(BaseModel):
