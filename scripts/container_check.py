@@ -108,10 +108,16 @@ def container_state(name: str) -> dict[str, Any]:
     return dict(json.loads(run("podman", "inspect", "--format", "{{json .State}}", name)))
 
 
-def stop_promptly(name: str) -> None:
-    """`podman stop` must end the bot on SIGTERM at once (dumb-init as PID 1), exit 0."""
+async def stop_promptly(name: str) -> None:
+    """`podman stop` must end the bot on SIGTERM at once (dumb-init as PID 1), exit 0.
+
+    Asynchronous, because the emulator on this event loop must answer the bot's last calls
+    while it shuts down."""
     started = time.monotonic()
-    run("podman", "stop", "-t", "10", name)
+    stop = await asyncio.create_subprocess_exec(
+        "podman", "stop", "-t", "10", name, stdout=subprocess.DEVNULL
+    )
+    await stop.wait()
     took = time.monotonic() - started
     code = container_state(name)["ExitCode"]
     run("podman", "rm", "-f", name, check=False)
@@ -139,6 +145,8 @@ async def smoke_bot(image: str, *, webhook: bool) -> None:
         try:
             mode = "webhook" if webhook else "polling"
             try:
+                if webhook:  # an update sent before setWebhook would wait for getUpdates
+                    await bot.wait_for(lambda c: c.method == "setWebhook", timeout=90)
                 reply = await say(bot, QUESTION, "Section:", timeout=90)
             except TimeoutError as error:
                 logs = run("podman", "logs", name, check=False)
@@ -154,7 +162,7 @@ async def smoke_bot(image: str, *, webhook: bool) -> None:
                 if health.returncode != 0:
                     raise CheckFailed(f"webhook: health check failed: {health.stdout}")
                 passed("webhook: the image's HEALTHCHECK reports healthy")
-            stop_promptly(name)
+            await stop_promptly(name)
         finally:
             run("podman", "rm", "-f", name, check=False)
 
