@@ -9,6 +9,7 @@ case "${1:-}" in nginx | nginx-debug) ;; *) exec "$@" ;; esac
 
 for script in $(find /docker-entrypoint.d/ -follow -type f 2>/dev/null | sort -V); do
   [ -x "$script" ] || continue
+  # shellcheck disable=SC1090 # sourcing whatever is mounted there is the contract
   case "$script" in
     *.envsh) echo "stand-in nginx: sourcing $script"; . "$script" ;;
     *.sh) echo "stand-in nginx: running $script"; "$script" ;;
