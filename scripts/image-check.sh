@@ -15,9 +15,9 @@
 #     stopped and started; postgres/nginx stand-ins from Debian's packages when the official
 #     images cannot be pulled
 #
-# What is cached between runs on one machine: the packages, the base and stand-in images,
-# podman's build layers and pip's download cache (a build cache mount), so a re-run after a
-# code change rebuilds only the code layers. Environment:
+# What is cached between runs on one machine: the packages, the base and stand-in images
+# and podman's build layers, so a re-run after a
+# code change rebuilds only the layers after it. Environment:
 #   IMAGE_CHECK_PULL=0   do not try registries (the default when docker.io does not resolve)
 #   IMAGE_CHECK_KEEP=1   leave the compose stack running afterwards (project calfcoach-check)
 set -euo pipefail
@@ -58,7 +58,8 @@ ensure_podman() {
       "${missing[@]}" >/dev/null
   fi
   # This kind of machine: no crun and no systemd; runc refuses ulimits above the hard limits
-  # (nproc even somewhat below them), which podman's defaults exceed.
+  # (nproc even somewhat below them), which podman's defaults exceed. netavark named, or
+  # podman also checks the CNI config its package leaves, and warns on every command.
   local conf=/etc/containers/containers.conf.d/50-calfcoach.conf
   local nofile nproc
   nofile=$(ulimit -Hn)
@@ -72,7 +73,9 @@ ensure_podman() {
     "default_ulimits = [\"nofile=$nofile:$nofile\", \"nproc=$nproc:$nproc\"]" \
     '[engine]' \
     'runtime = "runc"' \
-    'cgroup_manager = "cgroupfs"')
+    'cgroup_manager = "cgroupfs"' \
+    '[network]' \
+    'network_backend = "netavark"')
   if [[ ! -f $conf || "$(cat "$conf")" != "$wanted" ]]; then
     mkdir -p "$(dirname "$conf")"
     printf '%s\n' "$wanted" > "$conf"
