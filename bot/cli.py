@@ -13,12 +13,17 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 EXIT_USAGE = 2
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _configure_logging(level: str, secrets: Sequence[str] = ()) -> None:
+    """The one place logging is set up: ``bot.logs`` keeps the token, the webhook secret
+    and message text out of every record, whatever the level."""
+    from bot.logs import install
+
+    install(level, secrets)
     # Quiet third-party progress bars and chatter; our own notices go to stderr.
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
@@ -28,8 +33,22 @@ def _configure_logging(level: str) -> None:
 
 
 def _error(message: str) -> int:
-    print(f"calfcoach: error: {message}", file=sys.stderr)
+    from bot.logs import REDACT
+
+    print(f"calfcoach: error: {REDACT(message)}", file=sys.stderr)
     return EXIT_USAGE
+
+
+def _configuration_problems(exc: Exception) -> str:
+    """Pydantic's errors without ``input_value``: a bad WEBHOOK_SECRET must not be
+    printed back."""
+    errors = getattr(exc, "errors", None)
+    if errors is None:
+        return type(exc).__name__
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']).upper() or 'settings'}: {err['msg']}"
+        for err in errors()
+    )
 
 
 def _load_service():  # -> QAService, imported lazily
@@ -56,8 +75,12 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def _read_question(raw: str) -> str | bytes:
+    """The question argument; ``-`` reads standard input, at most ``MAX_STDIN_BYTES``
+    (raises ``InputTooLarge`` at once for more, instead of reading all of it)."""
     if raw == "-":
-        return sys.stdin.buffer.read()
+        from bot.batch_input import MAX_STDIN_BYTES, read_bounded
+
+        return read_bounded(sys.stdin.buffer, MAX_STDIN_BYTES, "standard input", "one question")
     # Arguments that were not valid UTF-8 arrive with surrogate escapes.
     return raw.encode("utf-8", "surrogateescape")
 
@@ -69,9 +92,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
         return _ask_batch(Path(args.batch), as_json=args.json)
     if args.question is None:
         return _error("give a QUESTION (or - to read it from standard input), or --batch FILE")
+    from bot.batch_input import InputTooLarge
+
     try:
         question = validate_question(_read_question(args.question))
-    except InvalidQuestion as exc:
+    except (InvalidQuestion, InputTooLarge) as exc:
         return _error(str(exc))
     answer = _load_service().answer(question)
     if args.json:
@@ -81,31 +106,46 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def _json_line(value: object) -> str:
+    """One JSON line, readable (non-ASCII kept) yet never split by a reader that breaks
+    lines on U+2028/U+2029 as JavaScript and ``str.splitlines`` do."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
 def _ask_batch(path: Path, *, as_json: bool) -> int:
     """One output line per input line, in order; bad lines get an error object."""
+    from bot.batch_input import (
+        MAX_BATCH_BYTES,
+        InputTooLarge,
+        parse_batch,
+        read_file_bounded,
+    )
     from bot.qa.question import InvalidQuestion, validate_question
 
     try:
-        data = path.read_bytes()
+        data = read_file_bounded(path, MAX_BATCH_BYTES, 'JSON lines like {"q": "..."}')
+    except InputTooLarge as exc:
+        return _error(str(exc))
     except OSError as exc:
         return _error(f"cannot read {path}: {exc.strerror}")
-    if b"\x00" in data:
-        return _error(f'{path} looks binary; --batch takes JSON lines like {{"q": "..."}}')
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return _error(f'{path} is not UTF-8 text; --batch takes JSON lines like {{"q": "..."}}')
-    lines = [line for line in text.splitlines() if line.strip()]
     questions: list[str | None] = []
     errors: dict[int, str] = {}
-    for n, line in enumerate(lines):
+    for n, line in enumerate(parse_batch(data)):
         try:
-            item = json.loads(line)
+            if line.error is not None:
+                raise ValueError(line.error)
+            item = line.value
             if not isinstance(item, dict) or not isinstance(item.get("q"), str):
-                raise ValueError('each line must be an object with a string "q"')
+                raise ValueError(
+                    f'line {line.number}: each line must be an object with a string "q"'
+                )
             questions.append(validate_question(item["q"]))
-        except (ValueError, InvalidQuestion) as exc:
-            errors[n] = f"line {n + 1}: {exc}"
+        except InvalidQuestion as exc:
+            errors[n] = f"line {line.number}: {exc}"
+            questions.append(None)
+        except ValueError as exc:
+            errors[n] = str(exc)
             questions.append(None)
     service = _load_service() if any(q is not None for q in questions) else None
     valid = [q for q in questions if q is not None]
@@ -116,7 +156,7 @@ def _ask_batch(path: Path, *, as_json: bool) -> int:
             print(f"calfcoach: error: {errors[n]}", file=sys.stderr)
             continue
         answer = next(answers)
-        print(json.dumps(answer.contract(), ensure_ascii=False) if as_json else answer.answer)
+        print(_json_line(answer.contract()) if as_json else answer.answer)
     return EXIT_USAGE if errors else 0
 
 
@@ -138,11 +178,16 @@ def cmd_telegram(args: argparse.Namespace) -> int:
         return _error("WEBHOOK_SECRET is required with WEBHOOK_URL (1-256 of A-Z a-z 0-9 _ -)")
     from bot.conversation import Conversations
     from bot.engine import Engine
+    from bot.storage.base import StoreUnavailable
     from bot.storage.factory import create_store
     from bot.telegram.app import run
+    from bot.telegram.runner import StartupError
 
     qa = _load_service()
-    run(settings, Conversations(Engine(qa), create_store(settings)), qa)
+    try:
+        run(settings, Conversations(Engine(qa), create_store(settings)), qa)
+    except (StartupError, StoreUnavailable) as exc:  # a clear line, not a traceback
+        return _error(str(exc))
     return 0
 
 
@@ -314,6 +359,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _secrets(settings: Any) -> list[str]:
+    """Values no log line or error may show: the token, the webhook secret and the
+    database password."""
+    from sqlalchemy.engine import make_url
+
+    values = [
+        s.get_secret_value()
+        for s in (settings.telegram_bot_token, settings.webhook_secret)
+        if s is not None
+    ]
+    if settings.database_url and settings.database_url != "memory":
+        try:
+            password = make_url(settings.database_url).password
+        except Exception:  # an unparsable URL fails later with its own message
+            password = None
+        if password:
+            values.append(str(password))
+    return values
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -324,8 +389,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         settings = get_settings()
     except ValidationError as exc:
-        return _error(f"invalid configuration: {exc}")
-    _configure_logging(settings.log_level)
+        return _error(f"invalid configuration: {_configuration_problems(exc)}")
+    _configure_logging(settings.log_level, _secrets(settings))
     try:
         return int(args.func(args))
     except KeyboardInterrupt:

@@ -78,8 +78,31 @@ class Settings(BaseSettings):
         default=None, description="Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token."
     )
     webhook_port: int = Field(default=8443, ge=1, le=65535)
-    webhook_listen: str = Field(default="0.0.0.0", description="Interface the webhook binds.")
-    webhook_path: str = Field(default="telegram", description="URL path of the webhook.")
+    webhook_listen: str = Field(
+        default="127.0.0.1",
+        description="Interface the webhook binds: loopback behind a reverse proxy on the same "
+        "host; 0.0.0.0 in a container (its network is the boundary).",
+    )
+    webhook_path: str | None = Field(
+        default=None, description="URL path of the webhook (default: the path of WEBHOOK_URL)."
+    )
+    bot_api_retry_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="How long start-up keeps retrying an unreachable Bot API (with backoff).",
+    )
+    database_timeout_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="Longest wait for the database (connect, statement, lock) before a step "
+        "fails with StoreUnavailable, so a hung database answers users 'try again' quickly.",
+    )
+    processed_updates_retention_hours: float = Field(
+        default=72.0,
+        gt=0,
+        description="How long processed update ids are kept to recognise redeliveries "
+        "(Telegram gives up redelivering after 24 h).",
+    )
 
     @field_validator("webhook_secret")
     @classmethod

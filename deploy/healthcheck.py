@@ -4,10 +4,10 @@ In webhook mode (``WEBHOOK_URL`` set) it asks ``GET /healthz`` on ``WEBHOOK_PORT
 mode, or for ``chat``, there is no server to ask and the process's own life is its health:
 it reports healthy.
 
-``ACCEPT_ANY_HTTP_ANSWER``: python-telegram-bot's built-in webhook server has no ``/healthz``
-and answers a GET there with 404 or 405, which then proves the server is up. Once the
-project's own webhook server serves ``/healthz`` (the reliability issue), set it to False so
-only a 200 counts.
+The webhook server (``bot/telegram/webhook.py``) answers ``/healthz`` with 200 when the
+store answers and the index is loaded, 503 otherwise. ``ACCEPT_ANY_HTTP_ANSWER`` is for a
+server without that route (python-telegram-bot's built-in one answers 404 or 405, which then
+proves only that it is up): off, since ours serves it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 
 HEALTH_PATH = "/healthz"
-ACCEPT_ANY_HTTP_ANSWER = True
+ACCEPT_ANY_HTTP_ANSWER = False
 
 
 def check(port: int, timeout: float = 3.0) -> tuple[bool, str]:

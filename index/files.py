@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -30,3 +31,31 @@ def atomic_directory(target: Path) -> Iterator[Path]:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def sha256_file(path: Path) -> str:
+    """The file's SHA-256, read in blocks (a model file is tens of MB)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1024 * 1024):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def checksums(directory: Path, names: list[str]) -> dict[str, str]:
+    """SHA-256 of each named file in ``directory``, to record beside them."""
+    return {name: sha256_file(directory / name) for name in names}
+
+
+def checksum_problem(directory: Path, expected: dict[str, str]) -> str | None:
+    """Why the files in ``directory`` do not match ``expected`` (missing, or changed since
+    they were written: a flipped byte, an edit, a truncated copy); None when they match."""
+    if not expected:
+        return "no checksums recorded (written by an older version)"
+    for name, digest in sorted(expected.items()):
+        path = directory / name
+        if not path.is_file():
+            return f"{name} is missing"
+        if sha256_file(path) != digest:
+            return f"{name} is corrupt (checksum mismatch)"
+    return None

@@ -26,10 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
-from index.files import atomic_directory
+from index.files import atomic_directory, checksum_problem, checksums
 
 log = logging.getLogger(__name__)
 META = "calfcoach-onnx.json"
+MODEL_FILES = ["model.onnx", "tokenizer.json"]  # checksummed in META["files"]
 
 
 INT8_SUFFIX = "-int8"
@@ -90,6 +91,7 @@ def export_onnx(model_name: str, model_path: Path, fingerprint: str, target: Pat
             "model_name": model_name,
             "fingerprint": fingerprint,
             "max_seq_length": _max_seq_length(model_path),
+            "files": checksums(tmp, MODEL_FILES),
         }
         (tmp / META).write_text(json.dumps(meta))
     log.info("exported %s to %s", model_name, target)
@@ -124,9 +126,26 @@ def quantize_onnx(source: Path, target: Path) -> Path:
         finally:
             root.removeFilter(hint)
         shutil.copy(source / "tokenizer.json", tmp / "tokenizer.json")
+        meta["files"] = checksums(tmp, MODEL_FILES)
         (tmp / META).write_text(json.dumps(meta))
     log.info("quantised %s to int8 in %s", meta["model_name"], target)
     return target
+
+
+def export_problem(directory: Path) -> str | None:
+    """Why the export in ``directory`` must not be loaded (missing, unreadable metadata,
+    a model or tokenizer file that changed since it was written); None if it is sound.
+    A corrupt model would otherwise fail every start, or worse, load and embed wrongly."""
+    if not (directory / META).is_file():
+        return "missing" if not directory.exists() else f"{META} is missing"
+    try:
+        meta = json.loads((directory / META).read_text("utf-8"))
+        files = meta["files"]
+        if not isinstance(files, dict):
+            raise TypeError("files")
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"{META} is unreadable or has no checksums (made by an older version)"
+    return checksum_problem(directory, files)
 
 
 def prepare_onnx(
@@ -139,10 +158,19 @@ def prepare_onnx(
     """
     notices: list[str] = []
     quantised = onnx_dir(models_dir, fingerprint, int8=True)
-    if int8 and (quantised / "model.onnx").exists():
-        return quantised, notices  # the float export is not needed once this exists
+    if int8:
+        problem = export_problem(quantised)
+        if problem is None:
+            return quantised, notices  # the float export is not needed once this exists
+        if quantised.exists():
+            notices.append(f"the int8 model in {quantised} is not used: {problem}")
+            log.warning(notices[-1])
     plain = onnx_dir(models_dir, fingerprint)
-    if not (plain / "model.onnx").exists():
+    problem = export_problem(plain)
+    if problem is not None:
+        if plain.exists():
+            notices.append(f"the ONNX export in {plain} is not used: {problem}")
+            log.warning(notices[-1])
         notices.append(f"exporting {model_name} to ONNX in {plain}")
         log.info(notices[-1])
         export_onnx(model_name, model_path, fingerprint, plain)
@@ -182,6 +210,8 @@ class OnnxEncoder:
         meta = json.loads((directory / META).read_text())
         self.model_name: str = meta["model_name"]
         self.fingerprint: str = meta["fingerprint"]
+        # The files' checksums, recorded in the index manifest that this encoder embeds.
+        self.checksums: dict[str, str] = dict(meta.get("files") or {})
         self.path = directory
         self.rowwise = "quantization" in meta
         self._session = self._open(directory, 1 if self.rowwise else threads)

@@ -23,14 +23,15 @@ from pydantic import BaseModel
 
 from index.chunking import Chunk, ChunkingParams, chunk_guide
 from index.embedding import TextEncoder
-from index.files import atomic_directory
+from index.files import atomic_directory, checksum_problem, checksums
 from knowledge.facts import data_sha256, load_facts
 from knowledge.guide import Guide, load_guide, normalize
 from knowledge.models import Knowledge
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: the manifest holds the files' checksums
+INDEX_FILES = ["vectors.faiss", "chunks.json"]
 ViewKind = Literal["passage", "sentence", "key", "faq"]
 
 
@@ -52,6 +53,12 @@ class Manifest(BaseModel):
     chunks: int
     vectors: int
     faiss_version: str
+    # SHA-256 of each index file, checked before loading: a flipped byte in the vectors
+    # or an edited chunk would otherwise be served silently.
+    files: dict[str, str] = {}
+    # SHA-256 of the encoder's model files (ONNX exports), for the record: an index is
+    # only valid with the exact model that embedded it.
+    model_files: dict[str, str] = {}
 
     def identity(self) -> dict[str, object]:
         """The fields that must match for the index to be fresh."""
@@ -145,6 +152,7 @@ def build_index(
     identity = expected_identity(encoder, guide, params)
     manifest = Manifest(
         **identity,
+        model_files=dict(getattr(encoder, "checksums", None) or {}),
         dimension=int(vectors.shape[1]),
         built_at=datetime.now(UTC),
         chunks=len(chunks),
@@ -164,6 +172,7 @@ def save_index(index: GuideIndex, directory: Path) -> None:
             "keys": {str(k): v for k, v in index.keys.items()},
         }
         (tmp / "chunks.json").write_text(json.dumps(payload, ensure_ascii=False), "utf-8")
+        index.manifest.files = checksums(tmp, INDEX_FILES)
         (tmp / "manifest.json").write_text(index.manifest.model_dump_json(indent=2), "utf-8")
 
 
@@ -182,17 +191,25 @@ def load_index(directory: Path) -> GuideIndex:
     manifest = read_manifest(directory)
     if manifest is None:
         raise IndexError_(f"no readable index manifest in {directory}")
+    problem = checksum_problem(directory, manifest.files)
+    if problem is not None:
+        raise IndexError_(f"index files in {directory} are unreadable: {problem}")
     try:
         payload = json.loads((directory / "chunks.json").read_text("utf-8"))
         vectors = faiss.read_index(str(directory / "vectors.faiss"))
     except (OSError, ValueError, RuntimeError) as exc:
         raise IndexError_(f"index files in {directory} are unreadable: {exc}") from exc
-    chunks = [
-        Chunk(id=c["id"], section=c["section"], text=c["text"], sentences=tuple(c["sentences"]))
-        for c in payload["chunks"]
-    ]
-    views = [View(**v) for v in payload["views"]]
-    keys = {int(k): v for k, v in payload["keys"].items()}
+    try:
+        chunks = [
+            Chunk(id=c["id"], section=c["section"], text=c["text"], sentences=tuple(c["sentences"]))
+            for c in payload["chunks"]
+        ]
+        views = [View(**v) for v in payload["views"]]
+        keys = {int(k): list(v) for k, v in payload["keys"].items()}
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise IndexError_(
+            f"chunks.json in {directory} has the wrong structure ({type(exc).__name__})"
+        ) from exc
     if vectors.ntotal != len(views):
         raise IndexError_(
             f"index in {directory} has {vectors.ntotal} vectors for {len(views)} views"
@@ -222,7 +239,11 @@ def load_or_build(
     """Load a fresh index, or rebuild and save it; the message says why it was rebuilt."""
     params = params or ChunkingParams()
     expected = expected_identity(encoder, load_guide(), params)
-    reasons = stale_reasons(read_manifest(directory), expected)
+    manifest = read_manifest(directory)
+    reasons = stale_reasons(manifest, expected)
+    model_files = getattr(encoder, "checksums", None)
+    if manifest is not None and model_files and manifest.model_files != model_files:
+        reasons.append("model files changed")  # a re-made model may embed differently
     if not reasons:
         try:
             return load_index(directory), None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -143,3 +144,80 @@ def test_assess_rejects_bad_files_naming_the_field(tmp_path: Path, cli_env: dict
         assert result.returncode == 2, name
         assert expected in result.stderr, (name, result.stderr)
         assert b"Traceback" not in result.stderr and result.stdout == b""
+
+
+def test_batch_lines_are_split_on_newlines_only_with_per_line_errors(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    """A raw U+2028 inside a JSON string stays inside its line; a deeply nested, a
+    non-UTF-8, a binary and an empty line each get their own error; the batch goes on."""
+    deep = b'{"q": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    shallow_but_deep = b'{"q": "x", "n": ' + b"[" * 100 + b"]" * 100 + b"}"
+    lines = [
+        '{"q": "what is plantar flexion\u2028and the soleus"}'.encode(),
+        deep,
+        b'{"q": "how do I fix a weak soleus"}',
+        b'{"q": "caf\xe9"}',
+        b"\x00\x01binary",
+        b"",
+        shallow_but_deep,
+        '{"q": "why are my calves weak?\u2029"}'.encode() + b"\r",
+    ]
+    batch = tmp_path / "q.jsonl"
+    batch.write_bytes(b"\n".join(lines) + b"\n")
+    result = run(["ask", "--json", "--batch", str(batch)], cli_env)
+    out = result.stdout.split(b"\n")
+    assert out[-1] == b"" and len(out) - 1 == len(lines), result.stdout
+    rows = [json.loads(line) for line in out[:-1]]
+    assert result.returncode == 2
+    assert rows[0]["question"] == "what is plantar flexion and the soleus"
+    assert "line 2" in rows[1]["error"] and "deeper" in rows[1]["error"]
+    assert "seated calf raise" in rows[2]["answer"].lower()
+    assert "line 4" in rows[3]["error"] and "UTF-8" in rows[3]["error"]
+    assert "line 5" in rows[4]["error"] and "binary" in rows[4]["error"]
+    assert "line 6" in rows[5]["error"] and "empty" in rows[5]["error"]
+    assert "line 7" in rows[6]["error"] and "deeper" in rows[6]["error"]
+    assert rows[7]["in_scope"] is True
+    assert all(len(line.decode().splitlines()) == 1 for line in out[:-1])
+    assert b"Traceback" not in result.stderr
+
+
+def test_unbounded_input_is_refused_within_seconds(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    import time
+
+    started = time.monotonic()
+    result = run(["ask", "--json", "--batch", "/dev/zero"], cli_env)
+    took = time.monotonic() - started
+    assert result.returncode == 2 and b"larger than" in result.stderr, result.stderr
+    assert took < 5, took
+    big = tmp_path / "big.jsonl"
+    with big.open("wb") as handle:
+        handle.truncate(200 * 1024 * 1024)  # sparse: 200 MB without writing them
+    started = time.monotonic()
+    result = run(["ask", "--batch", str(big)], cli_env)
+    assert result.returncode == 2 and b"larger than" in result.stderr
+    assert time.monotonic() - started < 5
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "ask", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli_env,
+    )
+    chunk = b"calf " * 200_000  # 1 MB
+    assert process.stdin is not None
+    try:
+        for _ in range(100):  # 100 MB, unless the command stops reading first
+            process.stdin.write(chunk)
+    except BrokenPipeError:
+        pass
+    finally:
+        with contextlib.suppress(BrokenPipeError):
+            process.stdin.close()
+    process.wait(timeout=60)
+    assert process.stderr is not None
+    stderr = process.stderr.read()
+    took = time.monotonic() - started
+    assert process.returncode == 2 and b"larger than" in stderr, stderr
+    assert took < 5, took

@@ -108,9 +108,12 @@ def test_healthcheck(http_server: tuple[int, list[int]], monkeypatch: pytest.Mon
     assert health.check(port)[0]
     statuses[0] = 500
     assert not health.check(port)[0]
-    statuses[0] = 404  # PTB's own server has no /healthz: up, as long as the switch says so
-    monkeypatch.setattr(health, "ACCEPT_ANY_HTTP_ANSWER", False)
+    statuses[0] = 503  # our server: the store or the index is not ready
     assert not health.check(port)[0]
+    statuses[0] = 404  # a server without /healthz: up only if the switch says so
+    assert not health.check(port)[0]
+    monkeypatch.setattr(health, "ACCEPT_ANY_HTTP_ANSWER", True)
+    assert health.check(port)[0]
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
         closed = unused.getsockname()[1]

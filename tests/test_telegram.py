@@ -3,7 +3,6 @@ API emulator, in polling and in webhook mode, driven by scripted users."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -16,15 +15,10 @@ from bot.settings import Settings
 from bot.storage.memory import MemoryStore
 from bot.telegram.app import create_application
 from bot.telegram.emulator import BotApiEmulator, Call
+from bot.telegram.webhook import WebhookServer
 
 ALICE, BOB = 1001, 1002
 SECRET = "test-secret_123"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(params=["polling", "webhook"])
@@ -39,21 +33,20 @@ async def bot(request: pytest.FixtureRequest, qa: QAService) -> AsyncIterator[Bo
     await application.post_init(application)  # type: ignore[misc]
     await application.start()
     assert application.updater is not None
+    server: WebhookServer | None = None
     if request.param == "polling":
         await application.updater.start_polling(poll_interval=0.0, timeout=1)
-    else:
-        port = _free_port()
-        await application.updater.start_webhook(
-            listen="127.0.0.1",
-            port=port,
-            url_path="telegram",
-            webhook_url=f"http://127.0.0.1:{port}/telegram",
-            secret_token=SECRET,
-        )
+    else:  # our own webhook server (bot/telegram/webhook.py), as `calfcoach telegram` runs it
+        server = WebhookServer(application, secret=SECRET, path="/telegram")
+        port = await server.start("127.0.0.1", 0)
+        await application.bot.set_webhook(f"http://127.0.0.1:{port}/telegram", secret_token=SECRET)
     try:
         yield emulator
     finally:
-        await application.updater.stop()
+        if server is not None:
+            await server.stop()
+        if application.updater.running:
+            await application.updater.stop()
         await application.stop()
         await application.shutdown()
         await emulator.stop()

@@ -15,6 +15,11 @@ class Conflict(Exception):
     """Another process changed this user's data during the step; run the step again."""
 
 
+class StoreUnavailable(Exception):
+    """The database did not answer in time (hung, down or unreachable): the step failed
+    quickly so the user can be told to try again instead of waiting on it."""
+
+
 @dataclass(frozen=True)
 class StoredResult:
     """One completed self-test."""
@@ -82,6 +87,14 @@ class Store(ABC):
     @abstractmethod
     async def release(self, reminder_id: int) -> None:
         """Give a claimed reminder back (sending failed); it will be claimed again."""
+
+    async def ping(self) -> None:  # noqa: B027 - optional hook
+        """Raise if the store cannot answer a trivial query (for ``/healthz``)."""
+
+    async def prune(self, older_than: datetime) -> int:
+        """Forget processed update ids recorded before ``older_than``; returns how many.
+        Stores that keep nothing across restarts have nothing to prune."""
+        return 0
 
     async def migrate(self) -> None:  # noqa: B027 - optional hook
         """Create or upgrade the schema."""

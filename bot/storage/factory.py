@@ -31,4 +31,4 @@ def create_store(settings: Settings) -> Store:
         return MemoryStore()
     from bot.storage.sql import SqlStore
 
-    return SqlStore(database_url(settings))
+    return SqlStore(database_url(settings), timeout=settings.database_timeout_seconds)

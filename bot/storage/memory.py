@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -11,6 +9,7 @@ from datetime import UTC, datetime
 from bot.assessment.models import AssessmentInput, AssessmentResult
 from bot.engine.state import ConversationState
 from bot.storage.base import Reminder, Store, StoredResult, UserSession
+from bot.storage.locks import UserLocks
 
 
 class _MemorySession(UserSession):
@@ -83,11 +82,11 @@ class MemoryStore(Store):
         self.claimed: set[int] = set()
         self.sent: set[int] = set()
         self.next_reminder = 0
-        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._locks = UserLocks()
 
     @asynccontextmanager
     async def session(self, user_id: str) -> AsyncIterator[UserSession]:
-        async with self._locks[user_id]:
+        async with self._locks.hold(user_id):
             session = _MemorySession(self, user_id)
             yield session
             session.commit()

@@ -24,7 +24,6 @@ import asyncio
 import logging
 import sqlite3
 import threading
-from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
@@ -32,12 +31,22 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy import event
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import event, make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bot.assessment.models import AssessmentInput, AssessmentResult
 from bot.engine.state import ConversationState
-from bot.storage.base import Conflict, Reminder, Store, StoredResult, UserSession
+from bot.notices import notice
+from bot.storage.base import (
+    Conflict,
+    Reminder,
+    Store,
+    StoredResult,
+    StoreUnavailable,
+    UserSession,
+)
+from bot.storage.locks import UserLocks
 from bot.storage.schema import USER_TABLES, assessments, conversations, processed_updates, reminders
 
 log = logging.getLogger(__name__)
@@ -131,6 +140,8 @@ class _SqlSession(UserSession):
     async def commit(self) -> None:
         """Apply the buffered writes if nobody changed this user meanwhile."""
         await self._store.write(self._commit)
+        if self._deleted:
+            await self._store.after_deletion()
 
     def _commit(self, conn: sa.Connection) -> None:
         try:
@@ -184,39 +195,78 @@ def _sync_url(url: str) -> str:
     return url.replace("sqlite+aiosqlite://", "sqlite://", 1)
 
 
-class SqlStore(Store):
-    """SQLite or PostgreSQL behind SQLAlchemy; ``url`` picks the dialect."""
+def _unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database is down, hung or unreachable (a timeout, a
+    refused or dropped connection, a statement cancelled by ``statement_timeout``), as
+    opposed to a bug in a query, which should surface as itself."""
+    if isinstance(exc, PoolTimeout | TimeoutError | OSError):
+        return True
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    if isinstance(exc, DBAPIError):
+        name = type(exc.orig).__name__
+        return exc.connection_invalidated or "Cancel" in name or "Timeout" in name
+    return False
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+
+class SqlStore(Store):
+    """SQLite or PostgreSQL behind SQLAlchemy; ``url`` picks the dialect.
+
+    ``timeout`` bounds every wait on the database (connecting, each statement, lock
+    waits, the pool): a database that hangs makes the step raise
+    :class:`~bot.storage.base.StoreUnavailable` within about that long, so the user hears
+    "try again" instead of waiting as long as the database hangs.
+    """
+
+    def __init__(self, url: str, *, echo: bool = False, timeout: float = 2.0) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.timeout = timeout
+        self._locks = UserLocks()
         if self.is_sqlite:
             self._sync = sa.create_engine(
                 _sync_url(url),
                 echo=echo,
-                connect_args={"timeout": 30, "check_same_thread": False},
+                connect_args={"timeout": timeout, "check_same_thread": False},
                 pool_size=8,
                 max_overflow=8,
+                pool_timeout=timeout,
             )
             self._writer = threading.Lock()
-            self._sqlite_transactions(self._sync)
+            self._sqlite_transactions(self._sync, timeout)
         else:
             from sqlalchemy.ext.asyncio import create_async_engine
 
+            millis = str(int(timeout * 1000))
             self._async = create_async_engine(
-                url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True
+                url,
+                echo=echo,
+                pool_size=10,
+                max_overflow=20,
+                pool_pre_ping=True,
+                pool_timeout=timeout,
+                connect_args={
+                    "timeout": timeout,  # asyncpg: connecting and authenticating
+                    "command_timeout": timeout,  # asyncpg: each statement, client side
+                    "server_settings": {
+                        "statement_timeout": millis,
+                        "lock_timeout": millis,
+                        "idle_in_transaction_session_timeout": str(int(timeout * 4000)),
+                    },
+                },
             )
 
     @staticmethod
-    def _sqlite_transactions(engine: sa.Engine) -> None:
+    def _sqlite_transactions(engine: sa.Engine, timeout: float) -> None:
         """SQLAlchemy's documented recipe: emit BEGIN ourselves, IMMEDIATE for writes."""
 
         @event.listens_for(engine, "connect")
         def _connect(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+            # Deleted rows are overwritten, not left in free pages (/delete_my_data).
+            cursor.execute("PRAGMA secure_delete=ON")
             try:
                 cursor.execute("PRAGMA journal_mode=WAL")
             except sqlite3.OperationalError:
@@ -238,19 +288,55 @@ class SqlStore(Store):
             with conn.begin():
                 return work(conn)
 
+    async def _run(self, work: Work[T], write: bool) -> T:
+        if self.is_sqlite:
+            return await asyncio.to_thread(self._in_thread, work, write)
+        transaction = self._async.begin() if write else self._async.connect()
+        async with transaction as conn:
+            return await conn.run_sync(work)
+
+    async def _bounded(self, work: Work[T], write: bool) -> T:
+        """Run ``work``; a database that does not answer in time (or at all) raises
+        :class:`StoreUnavailable` instead of holding the caller."""
+        try:
+            # The drivers' timeouts bound each wait; this bounds their sum (a pre-ping
+            # that times out, then a reconnect that times out, then the statement).
+            return await asyncio.wait_for(self._run(work, write), self.timeout + 1)
+        except Exception as exc:
+            if isinstance(exc, Conflict | IntegrityError) or not _unavailable(exc):
+                raise
+            raise StoreUnavailable(f"the database did not answer ({type(exc).__name__})") from exc
+
     async def read(self, work: Work[T]) -> T:
         """Run ``work`` in a read transaction."""
-        if self.is_sqlite:
-            return await asyncio.to_thread(self._in_thread, work, False)
-        async with self._async.connect() as conn:
-            return await conn.run_sync(work)
+        return await self._bounded(work, write=False)
 
     async def write(self, work: Work[T]) -> T:
         """Run ``work`` in a write transaction; an exception rolls it back."""
+        return await self._bounded(work, write=True)
+
+    async def after_deletion(self) -> None:
+        """SQLite: move the WAL into the database and truncate it, so a deleted user's
+        rows do not linger in ``-wal`` until some later checkpoint (``secure_delete``
+        has already zeroed them in the database pages)."""
         if self.is_sqlite:
-            return await asyncio.to_thread(self._in_thread, work, True)
-        async with self._async.begin() as conn:
-            return await conn.run_sync(work)
+            await asyncio.to_thread(self._checkpoint)
+
+    def _checkpoint(self) -> None:
+        with self._writer, self._sync.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    async def prune(self, older_than: datetime) -> int:
+        """Forget processed update ids recorded before ``older_than``: they only serve to
+        recognise a redelivery, which Telegram stops attempting within a day."""
+
+        def prune(conn: sa.Connection) -> int:
+            result = conn.execute(
+                processed_updates.delete().where(processed_updates.c.processed_at < older_than)
+            )
+            return int(result.rowcount or 0)
+
+        return await self.write(prune)
 
     # -- the Store interface --------------------------------------------------------------
 
@@ -266,8 +352,41 @@ class SqlStore(Store):
             config.set_main_option("script_location", str(MIGRATIONS))
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
+            if self.is_sqlite:
+                # Prove the file is writable now, not at the first user's step: an
+                # up-to-date schema needs no write, so write the header's user_version.
+                version = conn.exec_driver_sql("PRAGMA user_version").scalar()
+                conn.exec_driver_sql(f"PRAGMA user_version={int(version or 0)}")
 
-        await self.write(upgrade)
+        if not self.is_sqlite:
+            await self._migrate_postgresql(upgrade)
+            return
+        try:
+            await self.write(upgrade)
+        except StoreUnavailable as exc:
+            path = make_url(_sync_url(self.url)).database or self.url
+            reason = str(exc.__cause__ or exc)
+            key = "database_read_only" if "readonly" in reason else "database_unwritable"
+            raise StoreUnavailable(notice(key, path=path, reason=reason)) from exc
+
+    async def _migrate_postgresql(self, upgrade: Work[None]) -> None:
+        """Migrate on a connection of its own, without the per-statement timeouts: a
+        replica waiting on the migration lock while another migrates must not be cut off
+        after ``timeout`` seconds. Connecting is still bounded."""
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        engine = create_async_engine(
+            self.url, poolclass=sa.NullPool, connect_args={"timeout": self.timeout}
+        )
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(upgrade)
+        except Exception as exc:
+            if not _unavailable(exc):
+                raise
+            raise StoreUnavailable(f"the database did not answer ({type(exc).__name__})") from exc
+        finally:
+            await engine.dispose()
 
     @asynccontextmanager
     async def session(self, user_id: str) -> AsyncIterator[UserSession]:
@@ -278,7 +397,7 @@ class SqlStore(Store):
                 )
             ).first()
 
-        async with self._locks[user_id]:
+        async with self._locks.hold(user_id):
             row = await self.read(load)
             state = (
                 ConversationState.model_validate(row.state)
@@ -288,6 +407,10 @@ class SqlStore(Store):
             session = _SqlSession(self, user_id, state, row.version if row else None)
             yield session
             await session.commit()
+
+    async def ping(self) -> None:
+        """A trivial query: raises if the database does not answer."""
+        await self.read(lambda conn: conn.execute(sa.text("SELECT 1")).scalar())
 
     async def claim_due_reminders(
         self, now: datetime, worker: str, limit: int = 50

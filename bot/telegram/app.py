@@ -9,7 +9,7 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram import BotCommand, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import (
     AIORateLimiter,
@@ -141,20 +141,11 @@ def create_application(
 
 
 def run(settings: Settings, conversations: Conversations, qa: QAService) -> None:
-    """Long polling, or a webhook server that checks Telegram's secret token header."""
+    """Long polling, or our webhook server (``bot/telegram/webhook.py``) that checks
+    Telegram's secret token header before reading a body; see ``bot/telegram/runner.py``."""
+    from bot.telegram.runner import serve
+
+    if settings.webhook_url and settings.webhook_secret is None:
+        raise ValueError("WEBHOOK_SECRET is required with WEBHOOK_URL")
     application = create_application(settings, conversations, qa)
-    if settings.webhook_url:
-        if settings.webhook_secret is None:
-            raise ValueError("WEBHOOK_SECRET is required with WEBHOOK_URL")
-        log.info("starting webhook on %s:%s", settings.webhook_listen, settings.webhook_port)
-        application.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path=settings.webhook_path,
-            webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret.get_secret_value(),
-            allowed_updates=Update.ALL_TYPES,
-        )
-    else:
-        log.info("starting long polling")
-        application.run_polling(allowed_updates=Update.ALL_TYPES)
+    asyncio.run(serve(application, settings, conversations.store, qa))

@@ -108,12 +108,14 @@ class BotApiEmulator:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    async def start(self) -> str:
+    async def start(self, port: int = 0) -> str:
+        """Serve on ``port`` (0: the constructor's port, whose 0 is any free one); a fixed
+        port lets a test start the bot first, to see it wait for an unreachable Bot API."""
         app = web.Application(client_max_size=20 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
+        site = web.TCPSite(self._runner, self.host, port or self.port)
         await site.start()
         server = site._server
         assert server is not None and server.sockets
