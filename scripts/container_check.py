@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # see emulator()
     from bot.telegram.emulator import BotApiEmulator, Call
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,8 +58,15 @@ class CheckFailed(RuntimeError):
 
 
 def emulator(**kwargs: Any) -> BotApiEmulator:
-    """The local Bot API emulator: the one place these checks name where it lives."""
-    from bot.telegram.emulator import BotApiEmulator
+    """The local Bot API emulator: the one place these checks name where it lives (the
+    repository's tooling package, or bot.telegram before it moved there), imported from
+    the checkout (ROOT), not from the image, which does not ship it."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    try:
+        from tooling.emulator import BotApiEmulator
+    except ImportError:
+        from bot.telegram.emulator import BotApiEmulator
 
     return BotApiEmulator(TOKEN, **kwargs)
 
@@ -285,7 +292,7 @@ class Stack:
             "PROXY_PORT": str(free_port()),
             "BOT_REPLICAS": "2",
             "CHECK_DIR": str(work),
-            "CHECK_SCRIPT": str(Path(__file__).resolve()),
+            "CHECK_SOURCE": str(ROOT),
             "EMULATOR_URL": f"http://checker:{EMULATOR_PORT}",
         }
 
