@@ -58,12 +58,15 @@ COPY bot ./bot
 COPY knowledge ./knowledge
 COPY index ./index
 # The project as a wheel (the runtime stage installs the same file), then the index and the
-# int8 export, made by the very encoder that will embed questions. The float export is only
-# the quantiser's input: dropped (~90 MB).
+# int8 export, made by the very encoder that will embed questions, and one question, which
+# makes whatever else a first start makes beside the index: the runtime user cannot write
+# there, so a start must only load. The float export is only the quantiser's input:
+# dropped (~90 MB).
 RUN pip wheel --no-deps --no-build-isolation --wheel-dir /dist . \
  && pip install --no-deps /dist/calfcoach-*.whl \
- && DATA_DIR=/opt/calfcoach INDEX_DIR=/opt/calfcoach/index EMBEDDING_BACKEND=onnx-int8 \
-    calfcoach index build \
+ && export DATA_DIR=/tmp/build-data INDEX_DIR=/opt/calfcoach/index EMBEDDING_BACKEND=onnx-int8 \
+ && calfcoach index build \
+ && calfcoach ask "how do I fix a weak soleus?" >/dev/null \
  && find /opt/calfcoach/models -mindepth 1 -maxdepth 1 -type d ! -name '*-int8' -exec rm -rf {} + \
  && ls -l /opt/calfcoach /opt/calfcoach/models
 
