@@ -37,7 +37,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     TRANSFORMERS_OFFLINE=1
 WORKDIR /src
 COPY deploy/constraints.txt /reqs/constraints.txt
-# torch alone first (its own layer, about 700 MB: cached across every other change).
+# torch alone first (its own layer, about 700 MB: cached across every other change; podman's
+# cache keys it on TORCH_VERSION, not on the wheel's bytes).
 RUN --mount=type=bind,source=wheelhouse,target=/wheelhouse \
     --mount=type=secret,id=pip_cert \
     --mount=type=cache,target=/root/.cache/pip \
