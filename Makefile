@@ -1,7 +1,7 @@
 # Quick start: `make run` (Telegram bot with TELEGRAM_BOT_TOKEN, else the terminal chat)
 # and `make test`.
 # Each target installs what it needs into .venv first (scripts/install.sh, idempotent).
-.PHONY: install run chat test lint eval index bench clean
+.PHONY: install run chat test lint eval index bench image-check clean
 
 VENV_BIN := .venv/bin
 
@@ -30,6 +30,10 @@ index: install
 
 bench: install
 	$(VENV_BIN)/calfcoach bench
+
+# Build the container image and run it, alone and as the compose stack (README, Docker).
+image-check: install
+	@scripts/image-check.sh
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache

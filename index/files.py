@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+# mkdtemp makes its directory 0700; the finished directory must be readable by other users,
+# since an image builds the index as root and serves it as an unprivileged user.
+DIRECTORY_MODE = 0o755
 
 
 @contextmanager
@@ -17,6 +22,7 @@ def atomic_directory(target: Path) -> Iterator[Path]:
     next start to load."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    os.chmod(tmp, DIRECTORY_MODE)
     try:
         yield tmp
         if target.exists():

@@ -8,7 +8,9 @@ POSTs updates with the secret-token header), ``sendMessage``, ``editMessageText`
 (messages, commands, button presses, inline queries) and read what the bot did. A method
 can be made to fail, to test that auxiliary failures do not lose replies.
 
-Only loopback: it binds 127.0.0.1 and only posts webhooks to the URL the bot registered.
+Loopback by default: it binds 127.0.0.1 and only posts webhooks to the URL the bot
+registered. ``host`` binds another address: the image check runs it inside a container on the
+compose stack's private network, where the bot replicas must reach it.
 """
 
 from __future__ import annotations
@@ -70,9 +72,15 @@ class BotApiEmulator:
     """The fake ``api.telegram.org``: start it, point the bot's ``base_url`` at :attr:`url`."""
 
     def __init__(
-        self, token: str = "123456:TEST-TOKEN", username: str = "CalfCoachTestBot"
+        self,
+        token: str = "123456:TEST-TOKEN",
+        username: str = "CalfCoachTestBot",
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
     ) -> None:
         self.token = token
+        self.host = host
         self.username = username
         self.bot_id = int(token.split(":", 1)[0])
         self.calls: list[Call] = []
@@ -93,22 +101,22 @@ class BotApiEmulator:
         self._runner: web.AppRunner | None = None
         self._client: ClientSession | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self.port = 0
+        self.port = port  # 0: any free port, known once started
 
     # -- lifecycle ---------------------------------------------------------------------
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     async def start(self, port: int = 0) -> str:
-        """Serve on ``port`` (0: any free one); a fixed port lets a test start the bot
-        first, to see it wait for an unreachable Bot API."""
+        """Serve on ``port`` (0: the constructor's port, whose 0 is any free one); a fixed
+        port lets a test start the bot first, to see it wait for an unreachable Bot API."""
         app = web.Application(client_max_size=20 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", port)
+        site = web.TCPSite(self._runner, self.host, port or self.port)
         await site.start()
         server = site._server
         assert server is not None and server.sockets
