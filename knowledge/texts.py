@@ -129,6 +129,7 @@ class CoachWords(_Words):
     coaches_line: str
     stop_button: str
     stopped: str
+    stop_unknown: str
     test_done: str
 
 
@@ -144,6 +145,7 @@ class ReportWords(_Words):
     pdf_caption: str
     title: str
     subtitle: str
+    subtitle_no_name: str
     previous: str
     findings_heading: str
     no_findings: str

@@ -3,10 +3,11 @@
 It speaks enough of the Bot API over HTTP for python-telegram-bot to run unmodified
 against it (``base_url``): ``getMe``, ``getUpdates`` (long polling), ``setWebhook`` (then it
 POSTs updates with the secret-token header), ``sendMessage``, ``editMessageText``,
-``editMessageReplyMarkup``, ``sendPhoto``, ``sendChatAction``, ``answerCallbackQuery``,
-``answerInlineQuery``, ``setMyCommands``. Every call is recorded; tests feed updates
-(messages, commands, button presses, inline queries) and read what the bot did. A method
-can be made to fail, to test that auxiliary failures do not lose replies.
+``editMessageReplyMarkup``, ``sendPhoto``, ``sendDocument``, ``sendChatAction``,
+``answerCallbackQuery``, ``answerInlineQuery``, ``setMyCommands``. Every call is
+recorded; tests feed updates (messages, commands, button presses, inline queries) and
+read what the bot did. A method can be made to fail, to test that auxiliary failures do
+not lose replies.
 
 Only loopback: it binds 127.0.0.1 and only posts webhooks to the URL the bot registered.
 """
@@ -285,6 +286,7 @@ class BotApiEmulator:
         for key, value in form.items():
             if isinstance(value, web.FileField):
                 params[key] = value.file.read()
+                params[f"_{key}_filename"] = value.filename
                 continue
             if key in JSON_PARAMS or key in INT_PARAMS:
                 try:
@@ -408,6 +410,21 @@ class BotApiEmulator:
                     "height": 400,
                 }
             ],
+            caption=params.get("caption", ""),
+        )
+
+    async def _api_sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
+        document = params.get("document")
+        size = len(document) if isinstance(document, bytes) else 0
+        name = params.get("_document_filename") or "document"
+        return self._bot_message(
+            params,
+            document={
+                "file_id": f"doc{size}",
+                "file_unique_id": f"d{size}",
+                "file_name": name,
+                "file_size": size,
+            },
             caption=params.get("caption", ""),
         )
 

@@ -6,6 +6,7 @@ test") and the coach's notification, so a coach reads the same words everywhere.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,8 +48,12 @@ def _side(result_side: str | None, knowledge: Knowledge) -> str:
 
 
 def findings_summary(result: AssessmentResult, knowledge: Knowledge, none: str) -> str:
-    """The findings in a few words ("Gastrocnemius dominance - left side, ..."), or ``none``."""
-    names = [finding_name(f.id, knowledge) + _side(f.side, knowledge) for f in result.findings]
+    """The findings in a few words ("Gastrocnemius dominance (left), ..."), or ``none``:
+    each short name without its parenthesis, the side in one word."""
+    names = []
+    for finding in result.findings:
+        name = re.sub(r"\s*\([^)]*\)", "", finding_name(finding.id, knowledge))
+        names.append(f"{name} ({finding.side})" if finding.side else name)
     return ", ".join(names) or none
 
 

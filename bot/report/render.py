@@ -173,7 +173,12 @@ def _layout(content: ReportContent, words: ReportWords, width: float) -> _Layout
     out.band(1.05, BAND)
     out.y += 0.18
     out.text(words.title, TITLE, color="white", bold=True)
-    subtitle = words.subtitle.format(name=content.name, date=f"{content.taken_at:%d %b %Y}")
+    date = f"{content.taken_at:%d %b %Y}"
+    subtitle = (
+        words.subtitle.format(name=content.name, date=date)
+        if content.name
+        else words.subtitle_no_name.format(date=date)
+    )
     if content.previous_at is not None:
         subtitle += words.previous.format(date=f"{content.previous_at:%d %b %Y}")
     out.text(subtitle, SUBTITLE, color="white")
