@@ -101,6 +101,8 @@ def draw_panels(
                 ha="center",
                 va="bottom",
                 fontsize=9 * scale,
+                # a white backing keeps the number readable where a threshold crosses it
+                bbox={"boxstyle": "square,pad=0.05", "fc": "white", "ec": "none", "alpha": 0.85},
             )
         ax.set_xticks(xs, ["Left", "Right"])
         ax.tick_params(labelsize=9 * scale)

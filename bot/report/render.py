@@ -51,7 +51,7 @@ def _measure(text: str, size: float, bold: bool) -> float:
 
     prop = FontProperties(size=size, weight="bold" if bold else "normal")
     width, _, _ = TextToPath().get_text_width_height_descent(text, prop, ismath=False)
-    return width / 72
+    return width / 72 * 1.03  # Agg's hinting at PNG resolution draws a little wider
 
 
 def _wrap(text: str, size: float, width: float, bold: bool = False) -> list[str]:
