@@ -105,8 +105,9 @@ class Coaching:
         command = self.engine.commands.parse(incoming.text)
         argument = command.argument if command else ""
         current = await registry.coach(incoming.key)
-        if argument.lower().startswith("name"):
-            name = _clean_name(argument[4:])
+        keyword, _, rest = argument.partition(" ")
+        if keyword.lower() == "name":
+            name = _clean_name(rest)
             if not name:
                 return [Reply(self.words.name_invalid)]
             code = current.code if current else new_code()
@@ -211,16 +212,15 @@ class Coaching:
         histories = await asyncio.gather(*(registry.results_of(link.client) for link in links))
         for n, (link, results) in enumerate(zip(links, histories, strict=True), 1):
             lines.append("\n" + self._client_summary(n, link, results))
+            name = link.client_name
+            report = self.words.report_button.format(name=name)[:60]
+            retest = self.words.retest_button.format(name=name)[:60]
+            faqs = self.words.faqs_button.format(name=name)[:60]
+            rows.append((Button(report, payload=encode(ClientAction("report", link.id))),))
             rows.append(
                 (
-                    Button(
-                        self.words.report_button.format(name=link.client_name)[:60],
-                        payload=encode(ClientAction("report", link.id)),
-                    ),
-                    Button(
-                        self.words.retest_button, payload=encode(ClientAction("retest", link.id))
-                    ),
-                    Button(self.words.faqs_button, payload=encode(ClientAction("faqs", link.id))),
+                    Button(retest, payload=encode(ClientAction("retest", link.id))),
+                    Button(faqs, payload=encode(ClientAction("faqs", link.id))),
                 )
             )
         return [Reply("\n".join(lines), buttons=tuple(rows), kind="coach_clients")]

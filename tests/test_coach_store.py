@@ -171,3 +171,18 @@ async def test_delete_my_data_removes_coach_links_both_ways(
 
     assert await stores[0].read(count) == (0, 0)
     assert "don't share" in (await client_side.handle(said("2", "Alice", "/coaches")))[0].text
+
+
+async def test_migration_0004_matches_the_schema(stores: list[SqlStore]) -> None:
+    """The coach tables Alembic creates are the ones the code queries (schema.py)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from bot.storage.schema import metadata
+
+    def diff(conn: sa.Connection) -> list:
+        context = MigrationContext.configure(conn)
+        changes = compare_metadata(context, metadata)
+        return [c for c in changes if "coach" in repr(c)]
+
+    assert await stores[0].read(diff) == []

@@ -144,3 +144,12 @@ def test_new_payloads_round_trip_within_64_bytes(payload: object) -> None:
 def test_forged_payloads_are_refused(raw: str) -> None:
     with pytest.raises(BadPayload):
         parse_payload(raw)
+
+
+def test_a_name_with_dollars_or_markup_is_drawn_as_text() -> None:
+    """Names come from users: "$" must not start matplotlib's mathtext (a lone "$\\" would
+    raise), and nothing in a name is markup."""
+    content = build_report(stored(FULL), "$\\frac{$ <b>Zoë</b> $$", load_facts())
+    assert content is not None
+    assert render_png(content, WORDS.report).startswith(b"\x89PNG")
+    assert render_pdf(content, WORDS.report).startswith(b"%PDF")

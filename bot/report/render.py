@@ -139,6 +139,7 @@ class _Page:
             va="top",
             ha="left",
             linespacing=LINE,
+            parse_math=False,  # a "$" in a user's name is a dollar sign, not mathtext
         )
 
     def rect(self, x: float, y: float, w: float, h: float, color: str) -> None:
