@@ -19,6 +19,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot.assessment.report import history_text
@@ -167,7 +168,9 @@ class Conversations:
             case Consent():
                 return await coaching.consent(session, incoming, payload, outbox)
             case ClientAction():
-                return await coaching.client_action(session, incoming, payload, outbox)
+                # /clients stays a menu: its buttons remain for the next client.
+                replies = await coaching.client_action(session, incoming, payload, outbox)
+                return [replace(replies[0], keep_buttons=True), *replies[1:]]
             case ClientFaq():
                 return await coaching.client_faq(session, incoming, payload, outbox)
             case StopSharing():

@@ -126,6 +126,7 @@ async def test_consent_clients_notification_and_client_report(bot: BotApiEmulato
     mark = len(bot.calls)
     bot.press(COACH, listing, report_button)
     image = await bot.wait_for(photo_to(COACH, "User2002's CalfCoach report"), after=mark)
+    assert not bot.sent(COACH, after=mark, method="editMessageReplyMarkup")  # still a menu
     mark = len(bot.calls)
     bot.press(COACH, image, image.callback_data()[0])
     pdf = await bot.wait_for(

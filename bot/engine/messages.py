@@ -56,4 +56,5 @@ class Reply:
     filename: str | None = None  # the document's file name
     kind: str = "text"
     edit: bool = False  # replace the message whose button was pressed, where the channel can
+    keep_buttons: bool = False  # leave the pressed message's buttons (a menu, like /clients)
     answer: Answer | None = None  # the guide answer behind the text (for the JSON contract)

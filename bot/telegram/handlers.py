@@ -51,7 +51,13 @@ async def _converse(
     )
     replies = await services.app.conversations.handle(incoming)
     await typing
-    if pressed is not None and replies and not replies[0].edit and pressed.reply_markup:
+    if (
+        pressed is not None
+        and replies
+        and not replies[0].edit
+        and not replies[0].keep_buttons
+        and pressed.reply_markup
+    ):
         # The choice is made: take the buttons off the question so it reads as a record.
         await auxiliary(
             context.bot.edit_message_reply_markup(chat.id, pressed.message_id, reply_markup=None),
