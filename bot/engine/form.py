@@ -200,6 +200,7 @@ def parse_safety(slot: str, knowledge: Knowledge) -> Callable[[str], Parsed]:
 # -- building the form from the data ------------------------------------------------------
 
 
+
 def _numbered(labels: list[str]) -> str:
     return "\n".join(f"{n}. {label}" for n, label in enumerate(labels, 1))
 

@@ -41,7 +41,6 @@ class ConversationState(BaseModel):
         if isinstance(data, dict) and (RETIRED_FIELDS & data.keys()):
             data = {k: v for k, v in data.items() if k not in RETIRED_FIELDS}
         return data
-
     referral: ReferralState | None = None  # a referral in force, and the last message
 
     @classmethod
