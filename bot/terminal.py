@@ -23,7 +23,8 @@ def run_chat(
 ) -> int:
     """Read lines, answer each; ``/quit`` or end of input leaves. Returns an exit code.
 
-    Charts are written as PNG files into ``chart_dir`` (when given) and their path shown.
+    Charts and reports are written as files (PNG, PDF) into ``chart_dir`` (when given)
+    and their path shown; their buttons (the report's "PDF") can be typed like any other.
     The conversation lives in the store, so a half-done self-test resumes next time.
     """
     loop = asyncio.new_event_loop()
@@ -71,15 +72,23 @@ def _chat_loop(
         if any(reply.buttons for reply in replies):
             buttons = {}
         for reply in replies:
-            if reply.image is not None:
+            if reply.image is not None or reply.document is not None:
+                # Images and documents are written as files and their path shown.
                 if chart_dir is not None:
                     chart_dir.mkdir(parents=True, exist_ok=True)
                     charts += 1
-                    path = chart_dir / f"chart-{charts}.png"
-                    path.write_bytes(reply.image)
-                    stdout.write(f"\ncoach> (chart of your results saved to {path})\n")
-                continue
-            stdout.write(f"\ncoach> {to_plain(reply)}\n")
+                    if reply.document is not None:
+                        path = chart_dir / f"{charts}-{reply.filename or 'document'}"
+                        path.write_bytes(reply.document)
+                    else:
+                        assert reply.image is not None
+                        name = "report" if reply.kind == "report" else "chart"
+                        path = chart_dir / f"{name}-{charts}.png"
+                        path.write_bytes(reply.image)
+                    what = f"{reply.text} " if reply.text else ""
+                    stdout.write(f"\ncoach> {what}(saved to {path})\n")
+            else:
+                stdout.write(f"\ncoach> {to_plain(reply)}\n")
             for row in reply.buttons:
                 labels = "  ".join(f"[{b.label}]" for b in row)
                 stdout.write(f"       {labels}\n")

@@ -81,6 +81,101 @@ class Phrases(BaseModel):
         return {f for _, f, _, _ in string.Formatter().parse(getattr(self, name)) if f}
 
 
+class _Words(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def fields_of(self, name: str) -> set[str]:
+        """The ``{placeholders}`` of one phrase (a test renders every phrase with them)."""
+        return {f for _, f, _, _ in string.Formatter().parse(getattr(self, name)) if f}
+
+
+class CoachWords(_Words):
+    """What coach mode says (bot/coaching.py)."""
+
+    default_coach_name: str
+    default_client_name: str
+    invite: str
+    invite_code_only: str
+    new_link_button: str
+    new_link_made: str
+    renamed: str
+    name_invalid: str
+    not_a_coach: str
+    consent: str
+    share_button: str
+    decline_button: str
+    shared: str
+    declined: str
+    link_invalid: str
+    own_link: str
+    already_shared: str
+    new_client: str
+    clients_none: str
+    clients_heading: str
+    client_line: str
+    no_test_yet: str
+    last_test: str
+    findings_line: str
+    findings_none: str
+    change_first: str
+    change_line: str
+    change_none: str
+    report_button: str
+    retest_button: str
+    faqs_button: str
+    no_access: str
+    retest_to_client: str
+    retest_sent: str
+    faq_choose: str
+    faq_to_client: str
+    faq_sent: str
+    not_reached: str
+    coaches_none: str
+    coaches_heading: str
+    coaches_line: str
+    stop_button: str
+    stopped: str
+    stop_unknown: str
+    test_done: str
+
+
+class ReportWords(_Words):
+    """What the report says, in the chat and on the page (bot/report/)."""
+
+    nothing_yet: str
+    client_nothing_yet: str
+    caption: str
+    client_caption: str
+    pdf_button: str
+    report_button: str
+    pdf_caption: str
+    title: str
+    subtitle: str
+    subtitle_no_name: str
+    previous: str
+    findings_heading: str
+    no_findings: str
+    chart_heading: str
+    chart_legend: str
+    chart_legend_previous: str
+    straight: str
+    bent: str
+    balance: str
+    change_item: str
+    program_heading: str
+    no_program: str
+    footer: str
+
+
+class CoachText(BaseModel):
+    """``knowledge/data/coach_text.yaml``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    coach: CoachWords
+    report: ReportWords
+
+
 class CommandSpec(BaseModel):
     """One row of the command table."""
 
@@ -110,6 +205,15 @@ def load_phrases(data_dir: Path = DATA_DIR) -> Phrases:
         return Phrases.model_validate(_load_yaml(data_dir / "phrases.yaml"))
     except ValidationError as exc:
         raise TextsError(f"knowledge/data/phrases.yaml is invalid: {exc}") from exc
+
+
+@lru_cache(maxsize=1)
+def load_coach_text(data_dir: Path = DATA_DIR) -> CoachText:
+    """Coach mode's and the report's words, validated (cached; raises :class:`TextsError`)."""
+    try:
+        return CoachText.model_validate(_load_yaml(data_dir / "coach_text.yaml"))
+    except ValidationError as exc:
+        raise TextsError(f"knowledge/data/coach_text.yaml is invalid: {exc}") from exc
 
 
 @lru_cache(maxsize=1)

@@ -141,12 +141,12 @@ def test_an_unbound_command_row_stops_the_start(make_app) -> None:
     from knowledge.texts import CommandSpec
 
     app = make_app()
-    extra = CommandSpec(name="coach", menu="Coach mode", in_test="reask")
+    extra = CommandSpec(name="squads", menu="Squads", in_test="reask")
     table = CommandTable([*app.engine.commands.specs, extra])
     from bot.conversation import Conversations
     from bot.engine import Engine
 
-    with pytest.raises(CommandBindingError, match="coach"):
+    with pytest.raises(CommandBindingError, match="squads"):
         Conversations(Engine(app.qa, commands=table), app.store)
 
 

@@ -25,5 +25,9 @@ def test_quick_bench_measures_every_figure_and_writes_json(
     e2e = written["telegram_e2e"]
     assert 0 < e2e["open_loop"]["n"] <= 300 and 0 < e2e["closed_loop"]["n"] <= 200
     assert math.isfinite(e2e["bot_peak_rss_mb"])
+    for case in ("long", "short"):
+        assert written["report"][case]["png"]["p50_ms"] > 0
+        assert written["report"][case]["pdf"]["n"] == 3
     table = format_bench(figures)
     assert "naive baseline" in table and figures["json_path"] in table
+    assert "report (long): content + PNG" in table

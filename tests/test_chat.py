@@ -95,3 +95,25 @@ def test_terminal_self_test_with_typed_buttons(make_app) -> None:
     assert "history of ankle sprains (balance test skipped)" in out
     assert out.count("Your weekly program") == 2  # after the test and for /program
     assert "Resistance band eversion" in out
+
+
+def test_terminal_report_writes_the_image_and_the_pdf(make_app, tmp_path) -> None:
+    """The terminal cannot show an image or a file: it writes them and shows the path;
+    the report's "PDF" button is typed like any other."""
+    test = ["/report", "/assess", "no", "25", "25", "25", "25", "skip", "neither", "none"]
+    script = "\n".join([*test, "/report", "pdf", "/coach", "/quit"])
+    stdout = io.StringIO()
+    run_chat(
+        make_app().conversations,
+        stdin=io.StringIO(script + "\n"),
+        chart_dir=tmp_path,
+        stdout=stdout,
+    )
+    out = stdout.getvalue()
+    assert "nothing to report yet" in out
+    image = next(tmp_path.glob("report-*.png"))
+    pdf = next(tmp_path.glob("*.pdf"))
+    assert image.read_bytes().startswith(b"\x89PNG") and pdf.read_bytes().startswith(b"%PDF")
+    assert f"(saved to {image})" in out and f"(saved to {pdf})" in out
+    assert "[PDF]" in out
+    assert "/start coach_" in out  # no deep links in a terminal: the code to type instead

@@ -13,7 +13,10 @@ commits. Nothing here is asserted: targets live in the README, not in tests.
 5. peak resident memory of that process, of the Telegram bot after the load below, and
    of this one;
 6. end to end through the Telegram adapter and the local Bot API emulator: 50 users each
-   asking questions one after another; updates/s and p99 from delivery to reply.
+   asking questions one after another; updates/s and p99 from delivery to reply;
+7. the report (/report, and a coach's notification): building it from stored results and
+   rendering the PNG, and the PDF, for a long report (4 findings, 3 sessions, a previous
+   test) and a short one.
 """
 
 from __future__ import annotations
@@ -318,6 +321,71 @@ def peak_rss_mb(pid: int | str) -> float:
     return float("nan")
 
 
+REPORT_CASES = {
+    # 4 findings, 3 sessions and an earlier test: about the longest report there is.
+    "long": [
+        {
+            "straight_knee_reps": {"left": 18, "right": 24},
+            "bent_knee_reps": {"left": 9, "right": 16},
+            "balance_seconds": {"left": 10, "right": 30},
+            "heel_valgus": {"left": True, "right": False},
+            "history": ["ankle_sprain", "achilles_pain"],
+        },
+        {
+            "straight_knee_reps": {"left": 20, "right": 25},
+            "bent_knee_reps": {"left": 12, "right": 16},
+            "balance_seconds": {"left": 15, "right": 30},
+            "heel_valgus": {"left": True, "right": False},
+            "history": ["ankle_sprain", "achilles_pain"],
+        },
+    ],
+    # No finding, two sessions, no balance test: the shortest.
+    "short": [
+        {
+            "straight_knee_reps": {"left": 28, "right": 28},
+            "bent_knee_reps": {"left": 25, "right": 24},
+        }
+    ],
+}
+
+
+def report_timing(runs: int) -> dict[str, Any]:
+    """How long a report takes: content from stored results plus the PNG (what /report
+    and a coach's notification wait for), and the PDF (the "PDF" button), per case."""
+    from datetime import timedelta
+
+    from bot.assessment import assess
+    from bot.assessment.models import AssessmentInput
+    from bot.report import build_report, render_pdf, render_png
+    from bot.storage.base import StoredResult
+    from knowledge.facts import load_facts
+    from knowledge.texts import load_coach_text
+
+    knowledge, words = load_facts(), load_coach_text().report
+    figures: dict[str, Any] = {}
+    for name, inputs in REPORT_CASES.items():
+        results = []
+        for n, raw in enumerate(inputs):
+            data = AssessmentInput.model_validate(raw)
+            taken = datetime(2026, 10, 1, tzinfo=UTC) + timedelta(weeks=8 * n)
+            results.append(StoredResult(taken, data, assess(data, knowledge)))
+        png_s, pdf_s, size = [], [], 0
+        for run in range(runs + 1):  # the first run imports matplotlib and loads fonts
+            start = time.perf_counter()
+            content = build_report(results, "Alice", knowledge)
+            assert content is not None
+            png = render_png(content, words)
+            middle = time.perf_counter()
+            render_pdf(content, words)
+            end = time.perf_counter()
+            if run:
+                png_s.append(middle - start)
+                pdf_s.append(end - middle)
+                size = len(png)
+        figures[name] = {"png": _summary(png_s), "pdf": _summary(pdf_s), "png_kb": size / 1024}
+    return figures
+
+
 def run_bench(settings: Settings, out_dir: Path, *, quick: bool = False) -> dict[str, Any]:
     """Run every measurement and return the figures (also written as JSON)."""
     load_start = time.perf_counter()
@@ -342,6 +410,7 @@ def run_bench(settings: Settings, out_dir: Path, *, quick: bool = False) -> dict
         )
     )
     naive = naive_baseline(qa, questions, 64)
+    report = report_timing(3 if quick else 15)
     figures: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
@@ -356,6 +425,7 @@ def run_bench(settings: Settings, out_dir: Path, *, quick: bool = False) -> dict
         "cold_start": cold,
         "bench_process_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "telegram_e2e": e2e,
+        "report": report,
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
@@ -442,6 +512,25 @@ def format_bench(f: dict[str, Any]) -> str:
             "",
         ),
     ]
+    for case, r in f["report"].items():
+        rows.append(
+            (
+                f"report ({case}): content + PNG p50 / p99",
+                f"{r['png']['p50_ms']:.0f} / {r['png']['p99_ms']:.0f} ms ({r['png_kb']:.0f} KB)",
+                "",
+                "",
+                "unnoticed: < 1 s",
+            )
+        )
+        rows.append(
+            (
+                f"report ({case}): PDF p50 / p99",
+                f"{r['pdf']['p50_ms']:.0f} / {r['pdf']['p99_ms']:.0f} ms",
+                "",
+                "",
+                "",
+            )
+        )
     header = ("measure", "CalfCoach", "naive baseline", "ratio", "target")
     widths = [max(len(str(r[i])) for r in [*rows, header]) for i in range(5)]
     line = lambda r: "  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True))  # noqa: E731

@@ -3,10 +3,11 @@
 It speaks enough of the Bot API over HTTP for python-telegram-bot to run unmodified
 against it (``base_url``): ``getMe``, ``getUpdates`` (long polling), ``setWebhook`` (then it
 POSTs updates with the secret-token header), ``sendMessage``, ``editMessageText``,
-``editMessageReplyMarkup``, ``sendPhoto``, ``sendChatAction``, ``answerCallbackQuery``,
-``answerInlineQuery``, ``setMyCommands``. Every call is recorded; tests feed updates
-(messages, commands, button presses, inline queries) and read what the bot did. A method
-can be made to fail, to test that auxiliary failures do not lose replies.
+``editMessageReplyMarkup``, ``sendPhoto``, ``sendDocument``, ``sendChatAction``,
+``answerCallbackQuery``, ``answerInlineQuery``, ``setMyCommands``. Every call is
+recorded; tests feed updates (messages, commands, button presses, inline queries) and
+read what the bot did. A method can be made to fail, to test that auxiliary failures do
+not lose replies.
 
 Loopback by default: it binds 127.0.0.1 and only posts webhooks to the URL the bot
 registered. ``host`` binds another address: the image check runs it inside a container on the
@@ -212,9 +213,11 @@ class BotApiEmulator:
         self._delivered.append(update)
         return self._push(update)
 
-    def press(self, user_id: int, call: Call, data: str) -> int:
-        """A user taps the button with callback ``data`` under the bot's message ``call``."""
-        assert data in call.callback_data(), f"{data!r} not in {call.callback_data()}"
+    def press(self, user_id: int, call: Call, data: str, *, forged: bool = False) -> int:
+        """A user taps the button with callback ``data`` under the bot's message ``call``;
+        ``forged``: data the message never offered (a client crafting callback data)."""
+        if not forged:
+            assert data in call.callback_data(), f"{data!r} not in {call.callback_data()}"
         chat_id = int(call.params["chat_id"])
         message = {
             "message_id": call.params["_message_id"],
@@ -293,6 +296,7 @@ class BotApiEmulator:
         for key, value in form.items():
             if isinstance(value, web.FileField):
                 params[key] = value.file.read()
+                params[f"_{key}_filename"] = value.filename
                 continue
             if key in JSON_PARAMS or key in INT_PARAMS:
                 try:
@@ -416,6 +420,21 @@ class BotApiEmulator:
                     "height": 400,
                 }
             ],
+            caption=params.get("caption", ""),
+        )
+
+    async def _api_sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
+        document = params.get("document")
+        size = len(document) if isinstance(document, bytes) else 0
+        name = params.get("_document_filename") or "document"
+        return self._bot_message(
+            params,
+            document={
+                "file_id": f"doc{size}",
+                "file_unique_id": f"d{size}",
+                "file_name": name,
+                "file_size": size,
+            },
             caption=params.get("caption", ""),
         )
 

@@ -38,12 +38,18 @@ from bot.engine.small_talk import SmallTalk, small_talk
 from bot.engine.state import ConversationState, FormState
 from bot.payloads import (
     BadPayload,
+    ClientAction,
+    ClientFaq,
+    Consent,
     DataChoice,
     Faq,
     FormAnswer,
+    NewInvite,
     Related,
     Remind,
+    ReportRequest,
     StartTest,
+    StopSharing,
     Why,
     encode,
     parse_payload,
@@ -53,7 +59,7 @@ from bot.qa.models import Answer
 from bot.qa.question import InvalidQuestion
 from bot.qa.service import QAService
 from bot.safety import Triage, rule_flags
-from knowledge.texts import Phrases, load_phrases
+from knowledge.texts import Phrases, load_coach_text, load_phrases
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +160,7 @@ class Engine:
         self.history_ids = history_ids(qa.knowledge)
         self.commands = commands or CommandTable()
         self.phrases = phrases or load_phrases()
+        self.report_words = load_coach_text().report
         self.steps: tuple[FormStep, ...] = build_steps()
         self.command_handlers: dict[str, CommandHandler] = {
             name: getattr(self, f"_cmd_{name}") for name in ENGINE_COMMANDS
@@ -318,7 +325,16 @@ class Engine:
                 if name == HISTORY_BUTTON:
                     return self._history_button(state, value)
                 return self._form_answer(state, value)
-            case Remind() | DataChoice():
+            case (
+                Remind()
+                | DataChoice()
+                | NewInvite()
+                | Consent()
+                | ClientAction()
+                | ClientFaq()
+                | StopSharing()
+                | ReportRequest()
+            ):
                 # Handled by the conversation service, which owns the store.
                 raise ValueError(f"{type(payload).__name__} reached the engine")
         return Step([Reply(self.phrases.button_expired_test)], state)
@@ -561,20 +577,22 @@ class Engine:
         return self._with_prompt(state, [reply], show_how_to=False)
 
     def _faq(self, state: ConversationState, faq_id: str) -> list[Reply]:
+        card = self.faq_card(faq_id, in_chat=state.assessment is None)
+        return [card if card is not None else Reply(self.phrases.faq_unknown)]
+
+    def faq_card(self, faq_id: str, *, in_chat: bool = True) -> Reply | None:
+        """One FAQ answer card (question, answer, section), as /faq and a coach send it;
+        None for an id the FAQ does not have."""
         entry = self.qa.knowledge.faq_entry(faq_id)
         if entry is None:
-            return [Reply(self.phrases.faq_unknown)]
-        reply = answer_reply(
-            self.qa.faq_answer(faq_id), self.phrases, in_chat=state.assessment is None
+            return None
+        reply = answer_reply(self.qa.faq_answer(faq_id), self.phrases, in_chat=in_chat)
+        return Reply(
+            text=f"{entry.question}\n\n{reply.text}",
+            sections=reply.sections,
+            kind="faq",
+            buttons=reply.buttons,
         )
-        return [
-            Reply(
-                text=f"{entry.question}\n\n{reply.text}",
-                sections=reply.sections,
-                kind="faq",
-                buttons=reply.buttons,
-            )
-        ]
 
     def _program_reply(self, state: ConversationState) -> Reply:
         result = state.last_result
@@ -588,10 +606,11 @@ class Engine:
     def _plan_reply(self, program: Program) -> Reply:
         """The week by session, with the reasons one tap away."""
         words = self.qa.knowledge.assessment_text.program
+        report = Button(self.report_words.report_button, payload=encode(ReportRequest(False)))
         return Reply(
             program_text(program, self.qa.knowledge),
             kind="program",
-            buttons=((Button(words.why_button, payload=encode(Why())),),),
+            buttons=((Button(words.why_button, payload=encode(Why())),), (report,)),
         )
 
     def _reasons_reply(self, state: ConversationState) -> Reply:

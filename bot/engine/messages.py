@@ -25,6 +25,9 @@ class Incoming:
     update_id: int | None = None  # the channel's id for this update, for deduplication
     address: str | None = None  # where the channel can reach the user later (reminders);
     # None: the channel cannot push messages (the terminal)
+    first_name: str | None = None  # what the user calls themselves on the channel (coach mode)
+    start_link: str | None = None  # how the channel links to a start argument: a template
+    # with "{start}" (Telegram: https://t.me/<bot>?start={start}); None: it has no links
 
     @property
     def key(self) -> tuple[str, str]:
@@ -48,7 +51,10 @@ class Reply:
     text: str
     sections: tuple[str, ...] = ()
     buttons: tuple[tuple[Button, ...], ...] = field(default_factory=tuple)
-    image: bytes | None = None
+    image: bytes | None = None  # a PNG; ``text`` is its caption
+    document: bytes | None = None  # a file to keep (the report's PDF); ``text`` is its caption
+    filename: str | None = None  # the document's file name
     kind: str = "text"
     edit: bool = False  # replace the message whose button was pressed, where the channel can
+    keep_buttons: bool = False  # leave the pressed message's buttons (a menu, like /clients)
     answer: Answer | None = None  # the guide answer behind the text (for the JSON contract)

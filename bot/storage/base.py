@@ -44,6 +44,75 @@ class Reminder:
     text: str
 
 
+@dataclass(frozen=True)
+class Coach:
+    """A user in coach mode: the name clients see and the invite code in force."""
+
+    channel: str
+    user_id: str
+    name: str
+    code: str
+    address: str | None  # where notifications reach the coach; None: cannot be pushed to
+
+    @property
+    def key(self) -> UserKey:
+        return (self.channel, self.user_id)
+
+
+@dataclass(frozen=True)
+class CoachLink:
+    """A client who pressed Share for a coach; the row is the whole of the coach's access."""
+
+    id: int
+    coach: UserKey
+    client: UserKey
+    client_name: str
+    client_address: str | None
+    since: datetime
+
+
+class CoachRegistry(ABC):
+    """Coaches and their consenting clients. Each call is its own short transaction: the
+    rows concern two users, so they cannot ride in one user's optimistic session; every
+    write is idempotent, so a step re-run after a :class:`Conflict` does no harm."""
+
+    @abstractmethod
+    async def coach(self, key: UserKey) -> Coach | None: ...
+
+    @abstractmethod
+    async def save_coach(self, key: UserKey, *, name: str, code: str, address: str | None) -> Coach:
+        """Create or update the coach ``key`` (its name, invite code and address)."""
+
+    @abstractmethod
+    async def coach_by_code(self, code: str) -> Coach | None:
+        """The coach whose invite code in force is ``code``; None for a replaced or unknown one."""
+
+    @abstractmethod
+    async def add_link(
+        self, coach: UserKey, client: UserKey, client_name: str, client_address: str | None
+    ) -> CoachLink:
+        """Record the client's consent (again: the existing link, name and address updated)."""
+
+    @abstractmethod
+    async def links_of_coach(self, coach: UserKey) -> list[CoachLink]:
+        """The coach's consenting clients, oldest link first."""
+
+    @abstractmethod
+    async def links_of_client(self, client: UserKey) -> list[CoachLink]:
+        """The coaches the client shares with, oldest link first."""
+
+    @abstractmethod
+    async def get_link(self, link_id: int) -> CoachLink | None: ...
+
+    @abstractmethod
+    async def remove_link(self, link_id: int) -> None:
+        """Stop sharing: the coach's access ends with this call."""
+
+    @abstractmethod
+    async def results_of(self, key: UserKey) -> list[StoredResult]:
+        """Another user's completed self-tests, oldest first (callers check the link)."""
+
+
 class UserSession(ABC):
     """One user's data inside a transaction, with the user locked against other updates."""
 
@@ -69,11 +138,13 @@ class UserSession(ABC):
 
     @abstractmethod
     async def delete_everything(self) -> None:
-        """Remove every row that belongs to this user."""
+        """Remove every row that belongs to this user, coach links both ways included."""
 
 
 class Store(ABC):
     """A backend: memory for tests and the terminal, SQL for the bot."""
+
+    coaching: CoachRegistry
 
     @abstractmethod
     def session(self, key: UserKey) -> AbstractAsyncContextManager[UserSession]:

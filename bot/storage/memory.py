@@ -8,7 +8,16 @@ from datetime import UTC, datetime
 
 from bot.assessment.models import AssessmentInput, AssessmentResult
 from bot.engine.state import ConversationState
-from bot.storage.base import Reminder, Store, StoredResult, UserKey, UserSession
+from bot.storage.base import (
+    Coach,
+    CoachLink,
+    CoachRegistry,
+    Reminder,
+    Store,
+    StoredResult,
+    UserKey,
+    UserSession,
+)
 from bot.storage.locks import UserLocks
 
 UpdateKey = tuple[str, int]  # (channel, update id)
@@ -62,6 +71,7 @@ class _MemorySession(UserSession):
                 k: r for k, r in store.reminders.items() if (r.channel, r.user_id) != key
             }
             store.seen_updates -= store.updates_by_user.pop(key, set())
+            store.coaching.forget(key)
         for address, due_at, text in self._pending_reminders:
             store.next_reminder += 1
             rid = store.next_reminder
@@ -70,6 +80,66 @@ class _MemorySession(UserSession):
         if self._pending_state is not None:
             store.states[key] = self._pending_state
         store.results.setdefault(key, []).extend(self._pending_results)
+
+
+class _MemoryCoaching(CoachRegistry):
+    """Coaches and links in dictionaries, with the SQL store's semantics."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self.coaches: dict[UserKey, Coach] = {}
+        self.links: dict[int, CoachLink] = {}
+        self._next_link = 0
+
+    async def coach(self, key: UserKey) -> Coach | None:
+        return self.coaches.get(key)
+
+    async def save_coach(self, key: UserKey, *, name: str, code: str, address: str | None) -> Coach:
+        if any(c.code == code and c.key != key for c in self.coaches.values()):
+            raise ValueError("invite code already in use")
+        coach = Coach(key[0], key[1], name, code, address)
+        self.coaches[key] = coach
+        return coach
+
+    async def coach_by_code(self, code: str) -> Coach | None:
+        return next((c for c in self.coaches.values() if c.code == code), None)
+
+    async def add_link(
+        self, coach: UserKey, client: UserKey, client_name: str, client_address: str | None
+    ) -> CoachLink:
+        for link in self.links.values():
+            if link.coach == coach and link.client == client:
+                updated = CoachLink(link.id, coach, client, client_name, client_address, link.since)
+                self.links[link.id] = updated
+                return updated
+        self._next_link += 1
+        link = CoachLink(
+            self._next_link, coach, client, client_name, client_address, datetime.now(UTC)
+        )
+        self.links[link.id] = link
+        return link
+
+    async def links_of_coach(self, coach: UserKey) -> list[CoachLink]:
+        return [link for _, link in sorted(self.links.items()) if link.coach == coach]
+
+    async def links_of_client(self, client: UserKey) -> list[CoachLink]:
+        return [link for _, link in sorted(self.links.items()) if link.client == client]
+
+    async def get_link(self, link_id: int) -> CoachLink | None:
+        return self.links.get(link_id)
+
+    async def remove_link(self, link_id: int) -> None:
+        self.links.pop(link_id, None)
+
+    async def results_of(self, key: UserKey) -> list[StoredResult]:
+        return list(self._store.results.get(key, []))
+
+    def forget(self, key: UserKey) -> None:
+        """/delete_my_data: the user's coach row and their links, both ways."""
+        self.coaches.pop(key, None)
+        self.links = {
+            i: link for i, link in self.links.items() if key not in (link.coach, link.client)
+        }
 
 
 class MemoryStore(Store):
@@ -85,6 +155,7 @@ class MemoryStore(Store):
         self.sent: set[int] = set()
         self.next_reminder = 0
         self._locks = UserLocks()
+        self.coaching = _MemoryCoaching(self)
 
     @asynccontextmanager
     async def session(self, key: UserKey) -> AsyncIterator[UserSession]:

@@ -6,7 +6,13 @@ and an update id is unique only within its channel.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 import sqlalchemy as sa
+
+from bot.assessment.models import AssessmentInput, AssessmentResult
+from bot.storage.base import StoredResult
 
 metadata = sa.MetaData()
 
@@ -65,4 +71,51 @@ reminders = sa.Table(
     sa.Index("ix_reminders_user", "channel", "user_id"),
 )
 
-USER_TABLES = (conversations, processed_updates, assessments, reminders)
+coaches = sa.Table(
+    "coaches",
+    metadata,
+    _channel(),
+    sa.Column("user_id", sa.String(64), nullable=False),
+    sa.Column("display_name", sa.String(64), nullable=False),
+    # The current invite code; a new one replaces it, so the old link stops working.
+    sa.Column("invite_code", sa.String(64), nullable=False),
+    sa.Column("address", sa.String(64), nullable=True),  # where notifications reach the coach
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint("channel", "user_id", name="pk_coaches"),
+    sa.UniqueConstraint("invite_code", name="uq_coaches_invite_code"),
+)
+
+# One row per consenting client of a coach: a row exists only after the client pressed
+# Share, and is deleted when they stop sharing (or either side deletes their data).
+coach_links = sa.Table(
+    "coach_links",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("coach_channel", sa.String(32), nullable=False),
+    sa.Column("coach_user_id", sa.String(64), nullable=False),
+    sa.Column("client_channel", sa.String(32), nullable=False),
+    sa.Column("client_user_id", sa.String(64), nullable=False),
+    sa.Column("client_name", sa.String(64), nullable=False),
+    sa.Column("client_address", sa.String(64), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint(
+        "coach_channel", "coach_user_id", "client_channel", "client_user_id", name="uq_coach_links"
+    ),
+    sa.Index("ix_coach_links_client", "client_channel", "client_user_id"),
+)
+
+USER_TABLES = (conversations, processed_updates, assessments, reminders)  # keyed (channel, user_id)
+
+
+def utc(value: datetime) -> datetime:
+    """A timestamp as read back: SQLite returns naive datetimes of what was stored as UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def stored_result(row: Any) -> StoredResult:
+    """A row of ``assessments`` (taken_at, input, result) as a :class:`StoredResult`."""
+    return StoredResult(
+        utc(row.taken_at),
+        AssessmentInput.model_validate(row.input),
+        AssessmentResult.model_validate(row.result),
+    )

@@ -47,8 +47,18 @@ from bot.storage.base import (
     UserKey,
     UserSession,
 )
+from bot.storage.coaching_sql import SqlCoaching
+from bot.storage.coaching_sql import forget as forget_coaching
 from bot.storage.locks import UserLocks
-from bot.storage.schema import USER_TABLES, assessments, conversations, processed_updates, reminders
+from bot.storage.schema import (
+    USER_TABLES,
+    assessments,
+    conversations,
+    processed_updates,
+    reminders,
+    stored_result,
+)
+from bot.storage.schema import utc as _utc
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -56,18 +66,6 @@ CLAIM_TIMEOUT = timedelta(minutes=5)  # a claim older than this (a crashed worke
 MIGRATION_LOCK = 0x0CA1FC0A  # pg_advisory_xact_lock key: one replica migrates at a time
 T = TypeVar("T")
 Work = Callable[[sa.Connection], T]
-
-
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _stored(row: Any) -> StoredResult:
-    return StoredResult(
-        _utc(row.taken_at),
-        AssessmentInput.model_validate(row.input),
-        AssessmentResult.model_validate(row.result),
-    )
 
 
 class _SqlSession(UserSession):
@@ -119,7 +117,7 @@ class _SqlSession(UserSession):
                 .where(self._mine(assessments))
                 .order_by(assessments.c.taken_at, assessments.c.id)
             )
-            return [_stored(row) for row in rows]
+            return [stored_result(row) for row in rows]
 
         pending = [
             StoredResult(
@@ -174,6 +172,7 @@ class _SqlSession(UserSession):
             self._check_version(conn)
             for table in USER_TABLES:
                 conn.execute(table.delete().where(self._mine(table)))
+            forget_coaching(conn, (self._channel, self._user))
             return
         if self._state is not None:
             self._write_state(conn, self._state)
@@ -242,6 +241,7 @@ class SqlStore(Store):
         self.is_sqlite = url.startswith("sqlite")
         self.timeout = timeout
         self._locks = UserLocks()
+        self.coaching = SqlCoaching(self)
         if self.is_sqlite:
             self._sync = sa.create_engine(
                 _sync_url(url),

@@ -51,6 +51,7 @@ async def _post_stop(application: Application) -> None:
     services: BotServices = application.bot_data[SERVICES]
     if services.reminder_task is not None:
         services.reminder_task.cancel()
+    await services.app.conversations.drain()  # reports still on their way to coaches
     await services.app.store.close()
 
 
@@ -83,7 +84,9 @@ def create_application(app: App, *, max_rate: float | None = None) -> Applicatio
         base = settings.telegram_api_url.rstrip("/")
         builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
     application = builder.build()
-    application.bot_data[SERVICES] = BotServices(app=app, output=TelegramOutput(application.bot))
+    output = TelegramOutput(application.bot)
+    application.bot_data[SERVICES] = BotServices(app=app, output=output)
+    app.conversations.outputs[CHANNEL] = output  # coach notifications, coach-to-client notes
     application.add_handler(MessageHandler(filters.COMMAND, handlers.on_command))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.on_text))
     application.add_handler(CallbackQueryHandler(handlers.on_button))

@@ -51,7 +51,13 @@ async def _converse(
     )
     replies = await services.app.conversations.handle(incoming)
     await typing
-    if pressed is not None and replies and not replies[0].edit and pressed.reply_markup:
+    if (
+        pressed is not None
+        and replies
+        and not replies[0].edit
+        and not replies[0].keep_buttons
+        and pressed.reply_markup
+    ):
         # The choice is made: take the buttons off the question so it reads as a record.
         await auxiliary(
             context.bot.edit_message_reply_markup(chat.id, pressed.message_id, reply_markup=None),
@@ -62,7 +68,12 @@ async def _converse(
     )
 
 
-def _incoming(update: Update, text: str = "", payload: str | None = None) -> Incoming:
+def _incoming(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    text: str = "",
+    payload: str | None = None,
+) -> Incoming:
     user, chat = update.effective_user, update.effective_chat
     assert user is not None
     return Incoming(
@@ -72,6 +83,9 @@ def _incoming(update: Update, text: str = "", payload: str | None = None) -> Inc
         payload=payload,
         update_id=update.update_id,
         address=str(chat.id) if chat is not None else None,
+        first_name=user.first_name,
+        # Telegram's deep link: t.me/<bot>?start=<argument> opens the chat with /start.
+        start_link=f"https://t.me/{context.bot.username}?start={{start}}",
     )
 
 
@@ -79,7 +93,7 @@ async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     """Every command (and /start deep links), known or not, goes to the conversation."""
     message = update.effective_message
     assert message is not None and message.text is not None
-    await _converse(update, context, _incoming(update, message.text))
+    await _converse(update, context, _incoming(update, context, message.text))
 
 
 def _addressed_to_bot(message: Message, username: str) -> bool:
@@ -104,7 +118,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not _addressed_to_bot(message, username):
         return
     text = message.text.replace(f"@{username}", "").strip()
-    await _converse(update, context, _incoming(update, text))
+    await _converse(update, context, _incoming(update, context, text))
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -113,7 +127,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert query is not None
     await auxiliary(query.answer(), "answer callback")
     pressed = query.message if isinstance(query.message, Message) else None
-    await _converse(update, context, _incoming(update, payload=query.data or ""), pressed)
+    await _converse(update, context, _incoming(update, context, payload=query.data or ""), pressed)
 
 
 async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -16,6 +16,7 @@ from bot.telegram.render import keyboard
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
+CAPTION_MAX_CHARS = 1024
 
 
 async def auxiliary(call: Awaitable[Any], what: str) -> None:
@@ -24,6 +25,12 @@ async def auxiliary(call: Awaitable[Any], what: str) -> None:
         await call
     except Exception:
         log.warning("auxiliary call failed: %s", what, exc_info=True)
+
+
+def _caption(reply: Reply) -> str | None:
+    """A photo's or document's caption as HTML, within Telegram's 1,024 characters."""
+    parts = html_parts(reply, CAPTION_MAX_CHARS)
+    return parts[0] if parts else None
 
 
 class TelegramOutput(OutputChannel):
@@ -41,10 +48,26 @@ class TelegramOutput(OutputChannel):
         (``pressed_message_id``) when it fits one message, else it is sent anew."""
         chat_id = int(address)
         for reply in replies:
-            if reply.image is not None:
-                await auxiliary(self.bot.send_photo(chat_id, reply.image), "chart")
-                continue
             markup = keyboard(reply.buttons)
+            if reply.image is not None:
+                # A chart is a nicety beside its messages; a report is the answer itself.
+                photo = self.bot.send_photo(
+                    chat_id, reply.image, caption=_caption(reply), reply_markup=markup
+                )
+                if reply.kind == "report":
+                    await photo
+                else:
+                    await auxiliary(photo, "chart")
+                continue
+            if reply.document is not None:
+                await self.bot.send_document(
+                    chat_id,
+                    reply.document,
+                    filename=reply.filename or "calfcoach.pdf",
+                    caption=_caption(reply),
+                    reply_markup=markup,
+                )
+                continue
             parts = html_parts(reply)
             if reply.edit and pressed_message_id is not None and len(parts) == 1:
                 try:
