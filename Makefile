@@ -1,7 +1,7 @@
 # Quick start: `make run` (Telegram bot with TELEGRAM_BOT_TOKEN, else the terminal chat)
 # and `make test`.
 # Each target installs what it needs into .venv first (scripts/install.sh, idempotent).
-.PHONY: install run chat test lint eval index bench image-check clean
+.PHONY: install run chat test test-slow lint eval index bench image-check clean
 
 VENV_BIN := .venv/bin
 
@@ -17,6 +17,9 @@ chat: install
 test: install
 	$(VENV_BIN)/ruff check .
 	$(VENV_BIN)/python -m pytest -q
+
+test-slow: install
+	$(VENV_BIN)/python -m pytest -q -m slow
 
 lint: install
 	$(VENV_BIN)/ruff check .

@@ -6,10 +6,13 @@ import json
 import math
 from pathlib import Path
 
+import pytest
+
 from bot.settings import Settings
 from tooling.bench import format_bench, run_bench
 
 
+@pytest.mark.slow  # ~30-60 s; `make test-slow` runs it, and CI (.ci/run) runs that
 def test_quick_bench_measures_every_figure_and_writes_json(
     settings: Settings, index_dir: Path, tmp_path: Path
 ) -> None:

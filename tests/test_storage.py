@@ -17,6 +17,8 @@ from bot.conversation import Conversations
 from bot.engine import Incoming
 from bot.engine.form import build_steps
 from bot.payloads import DataChoice, encode
+from bot.storage.base import Store
+from bot.storage.memory import MemoryStore
 from bot.storage.schema import USER_TABLES
 from bot.storage.sql import SqlStore
 
@@ -45,8 +47,25 @@ async def _drop(url: str) -> None:
     await engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+_MEMORY: dict[str, MemoryStore] = {}
+
+
+def open_store(url: str) -> Store:
+    """A store on ``url``, as a new process would open it; "memory:" stores are one shared
+    object (the contract the memory store keeps within a process)."""
+    if url.startswith("memory:"):
+        return _MEMORY.setdefault(url, MemoryStore())
+    return SqlStore(url)
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
 async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """The same contract tests run on every backend: memory, SQLite and PostgreSQL."""
+    if request.param == "memory":
+        url = f"memory:{uuid.uuid4().hex}"
+        yield url
+        _MEMORY.pop(url, None)
+        return
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'calfcoach.db'}"
         return
@@ -62,7 +81,7 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
 @pytest.fixture
 async def replicas(db_url: str, make_app) -> AsyncIterator[list[Conversations]]:
     """Two independent 'processes' (engine + store) on the same database."""
-    stores = [SqlStore(db_url), SqlStore(db_url)]
+    stores = [open_store(db_url), open_store(db_url)]
     await asyncio.gather(*(s.migrate() for s in stores))  # replicas start together
     yield [make_app(s, charts=False).conversations for s in stores]
     for store in stores:
@@ -95,7 +114,7 @@ async def test_state_survives_a_restart(
     user, (first, _) = User(), replicas
     for text in ["/assess", "no", "20"]:
         await first.handle(user.incoming(text))
-    restarted = SqlStore(db_url)
+    restarted = open_store(db_url)
     await restarted.migrate()
     again = make_app(restarted, charts=False).conversations
     replies = await again.handle(user.incoming("/assess"))
@@ -156,7 +175,7 @@ async def test_reminders_are_stored_survive_restart_and_are_sent_once(
     assert "remind you on" in reply[0].text
     later = datetime.now(UTC) + timedelta(weeks=8, minutes=1)
     assert await a.store.claim_due_reminders(datetime.now(UTC), "w0") == []  # not due yet
-    restarted = SqlStore(db_url)  # a restart: the reminder is read back from the store
+    restarted = open_store(db_url)  # a restart: the reminder is read back from the store
     await restarted.migrate()
     claims = await asyncio.gather(
         restarted.claim_due_reminders(later, "w1"), b.store.claim_due_reminders(later, "w2")
@@ -182,6 +201,12 @@ async def test_delete_my_data_removes_every_row(replicas: list[Conversations]) -
     done = await a.handle(user.incoming(payload=DELETE_PAYLOAD))
     assert "deleted" in done[0].text
     store = a.store
+    if isinstance(store, MemoryStore):
+        assert all(key[1] != "42" for key in store.states) and ("telegram", "77") in store.states
+        assert all(r.user_id != "42" for r in store.reminders.values())
+        assert not store.results.get(("telegram", "42"))
+        assert "No self-tests yet" in (await a.handle(user.incoming("/history")))[0].text
+        return
     assert isinstance(store, SqlStore)
 
     def count(conn: sa.Connection, table: sa.Table, user: str) -> int:
