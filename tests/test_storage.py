@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -224,3 +225,78 @@ async def test_delete_my_data_removes_every_row(replicas: list[Conversations]) -
 async def test_privacy_says_what_is_kept(replicas: list[Conversations]) -> None:
     reply = await replicas[0].handle(User().incoming("/privacy"))
     assert "not logged" in reply[0].text and "/delete_my_data" in reply[0].text
+
+
+async def test_users_and_updates_are_keyed_by_channel(db_url: str, make_app) -> None:
+    """The same user id or update id on two channels is two people, two updates."""
+    store = open_store(db_url)
+    await store.migrate()
+    conversations = make_app(store, charts=False).conversations
+    on_telegram = Incoming("telegram", "42", "/assess", update_id=7, address="42")
+    on_web = Incoming("web", "42", "/assess", update_id=7)
+    assert (await conversations.handle(on_telegram))[-1].text.startswith(f"Step 1 of {STEPS}")
+    # Update 7 of another channel is not a redelivery, and its user starts fresh.
+    assert (await conversations.handle(on_web))[-1].text.startswith(f"Step 1 of {STEPS}")
+    assert await conversations.handle(on_telegram) == []  # but this one is
+    await conversations.handle(Incoming("telegram", "42", "no", update_id=8, address="42"))
+    replies = await conversations.handle(Incoming("web", "42", "/assess", update_id=9))
+    assert replies[-1].text.startswith(f"Step 1 of {STEPS}")  # the web user did not move
+    await store.close()
+
+
+async def test_migration_0002_moves_existing_rows_to_their_channel(tmp_path: Path) -> None:
+    """Rows written before channels existed: the terminal's user goes to the terminal
+    channel, everyone else to Telegram; reminders keep their chat as an address."""
+    from alembic import command
+    from alembic.config import Config
+
+    from bot.storage.sql import MIGRATIONS
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+        now = datetime.now(UTC)
+        state = {"user_id": "x", "turns": 3, "last_question": "old"}
+        for user in ("terminal", "1001"):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO conversations (user_id, state, version, updated_at) "
+                    "VALUES (:u, :s, 1, :t)"
+                ),
+                {"u": user, "s": json.dumps({**state, "user_id": user}), "t": now},
+            )
+        conn.execute(
+            sa.text(
+                "INSERT INTO reminders (user_id, chat_id, due_at, text) "
+                "VALUES ('1001', -5005, :t, 'Time to re-test')"
+            ),
+            {"t": now},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO processed_updates (update_id, user_id, processed_at) "
+                "VALUES (77, '1001', :t)"
+            ),
+            {"t": now},
+        )
+    engine.dispose()
+    store = SqlStore(url)
+    await store.migrate()
+
+    def rows(conn: sa.Connection) -> tuple[list[tuple[str, str]], list[tuple[str, str]], int]:
+        people = conn.execute(sa.text("SELECT channel, user_id FROM conversations")).all()
+        reminders = conn.execute(sa.text("SELECT channel, address FROM reminders")).all()
+        updates = conn.scalar(sa.text("SELECT count(*) FROM processed_updates"))
+        return [tuple(r) for r in people], [tuple(r) for r in reminders], int(updates or 0)
+
+    people, reminders, updates = await store.read(rows)
+    assert sorted(people) == [("telegram", "1001"), ("terminal", "terminal")]
+    assert reminders == [("telegram", "-5005")]
+    assert updates == 1
+    async with store.session(("terminal", "terminal")) as session:  # old state still loads
+        assert session.state.user_id == "terminal"
+    await store.close()
