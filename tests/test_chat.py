@@ -117,3 +117,27 @@ def test_terminal_report_writes_the_image_and_the_pdf(make_app, tmp_path) -> Non
     assert f"(saved to {image})" in out and f"(saved to {pdf})" in out
     assert "[PDF]" in out
     assert "/start coach_" in out  # no deep links in a terminal: the code to type instead
+
+
+def test_inline_articles_fit_telegram_without_cutting_an_entity() -> None:
+    """A long answer full of characters that escape (&, <) is cut before escaping."""
+    import re
+
+    from bot.qa.models import Answer, Source
+    from bot.telegram.inline import MESSAGE_MAX_CHARS, _message
+
+    body = "5 < 6 & 7 > 3 " * 800
+    answer = Answer(
+        question="q",
+        in_scope=True,
+        red_flag=False,
+        answer=body,
+        body=body,
+        sources=[Source(section="Soleus > Training implications", score=1.0)],
+    )
+    message = _message("A title & more", answer, "https://t.me/calfcoachbot")
+    assert len(message) <= MESSAGE_MAX_CHARS
+    assert not re.search(r"&(?!amp;|lt;|gt;|quot;|#x27;)", message)  # no half entity
+    assert (
+        message.endswith("</a>") and "<i>Section: Soleus &gt; Training implications</i>" in message
+    )
