@@ -69,8 +69,9 @@ def _chat_loop(
         payload = buttons.get(text.lower())
         incoming = Incoming(channel=CHANNEL, user_id="terminal", text=text, payload=payload)
         replies = loop.run_until_complete(conversations.handle(incoming))
-        if any(reply.buttons for reply in replies):
-            buttons = {}
+        # Only the buttons of the latest replies are on screen: typing "9" at a later
+        # step is an answer, not a press of the safety checklist's old [9].
+        buttons = {}
         for reply in replies:
             if reply.image is not None or reply.document is not None:
                 # Images and documents are written as files and their path shown.

@@ -141,3 +141,13 @@ def test_inline_articles_fit_telegram_without_cutting_an_entity() -> None:
     assert (
         message.endswith("</a>") and "<i>Section: Soleus &gt; Training implications</i>" in message
     )
+
+
+def test_typing_an_old_buttons_label_later_is_an_answer(make_app) -> None:
+    """The safety checklist shows [1]..[10]; at a later step "9" is a rep count."""
+    script = "/assess\nno\n22\n18\n9\n/quit\n"
+    stdout = io.StringIO()
+    run_chat(make_app().conversations, stdin=io.StringIO(script), stdout=stdout)
+    out = stdout.getvalue()
+    assert "belongs to another step" not in out
+    assert "RIGHT leg, knee bent" in out  # 9 was taken as the left bent-knee count
