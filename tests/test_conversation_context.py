@@ -108,3 +108,15 @@ async def test_inside_the_test_questions_about_the_step_get_its_how_to(talk: Tal
     assert not any(
         b.label == "Start the self-test" for r in (thanks, prompt) for row in r.buttons for b in row
     )
+
+
+async def test_a_referral_stays_in_force_until_the_subject_clearly_changes(talk: Talk) -> None:
+    first = await talk.answer(
+        "playing tennis, sudden pain in my calf, felt like a ball from the next court hit me"
+    )
+    assert first.kind == "red_flag"
+    for follow_up in ("can i at least do the seated ones gently?", "how long till i can run"):
+        reply = await talk.answer(follow_up)
+        assert reply.kind == "red_flag" and "Not until a clinician" in reply.text, follow_up
+    new = await talk.answer("unrelated question: how many sets a week for calves?")
+    assert new.kind != "red_flag"

@@ -37,7 +37,15 @@ _ABOUT_IT = re.compile(
     r"\b(?:it|this|that|the injury|my (?:calf|calves|achilles|ankle|foot|heel|leg|shin|arch|toes?)|"
     r"exercis\w*|train\w*|stretch\w*|massag\w*|foam ?roll\w*|rehab\w*|raises?|eccentric\w*|"
     r"program\w*|workout|run|running|walk\w*|play\w*|squat\w*|jump\w*|gym|lift\w*|load\w*|"
-    r"strengthen\w*|heal\w*|recover\w*|rest|ice|heat|brace|tape|boot)\b"
+    r"strengthen\w*|heal\w*|recover\w*|rest|ice|heat|brace|tape|boot|"
+    r"them|they|those|these|ones?|seated|standing|gently|light(?:ly)?|a bit|"
+    r"how long|come back|get better|back to|return\w*|when can i|can i|should i|"
+    r"is it (?:ok|okay|safe|fine)|still)\b"
+)
+# A clear change of subject ends a referral that is not asked about again.
+_NEW_SUBJECT = re.compile(
+    r"\b(?:unrelated|different (?:question|topic|thing)|another (?:question|thing)|"
+    r"new question|on another note|changing the subject|by the way|btw|separate question)\b"
 )
 
 
@@ -81,7 +89,7 @@ def follow(
     if state.flags:
         if _CLEARED.search(lowered):
             return Decision("cleared", (), ReferralState(previous=""))
-        if _ABOUT_IT.search(lowered):
+        if _ABOUT_IT.search(lowered) and not _NEW_SUBJECT.search(lowered):
             return Decision(
                 "not_until_checked", state.flags, state.model_copy(update={"previous": remembered})
             )
