@@ -142,6 +142,14 @@ def card_problems(card: AnswerCard, guide: Guide, topic_ids: frozenset[str]) -> 
     problems = [
         f"{owner}: unknown section {s!r}" for s in card.sections if not guide.has_section(s)
     ]
+    # A card leads an answer only when the answer is composed from one of its sections,
+    # and answers are composed from the text under a heading: a heading with none of its
+    # own ("Tibialis Posterior Strengthening", only sub-headings) never matches.
+    problems += [
+        f"{owner}: section {s!r} has no text of its own (name the sub-section)"
+        for s in card.sections
+        if guide.has_section(s) and not guide.section(s).blocks
+    ]
     problems += [f"{owner}: not in the guide: {q!r}" for q in card.quotes if not guide.contains(q)]
     problems += [f"{owner}: unknown topic {t!r}" for t in card.topics if t not in topic_ids]
     problems += [f"{owner}: first line: {p}" for p in untraced(card.first_line, card.quotes)]

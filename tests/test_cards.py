@@ -59,6 +59,12 @@ def test_an_invented_term_coach_voice_quote_section_or_topic_is_caught() -> None
         "speaks about a client": _card(first_line="Ask the client to do 3 sets of 15 to 20."),
         "not in the guide": _card(quotes=("Do 3 sets of 15 to 20 eversions daily.",)),
         "unknown section": _card(sections=("Peroneal Magic",)),
+        "has no text of its own": _card(
+            sections=(
+                "Best Exercises for Plantar Flexor Training and Imbalance Correction"
+                " > Peroneal Strengthening (Lateral Ankle Stability)",
+            )
+        ),
         "unknown topic 'hamstring'": _card(topics=("hamstring",)),
     }
     for expected, card in cases.items():
