@@ -1,11 +1,17 @@
 """One conversation step, whatever the channel: lock, load, step, save.
 
 Channels (terminal, Telegram) turn their input into an :class:`Incoming` and call
-:meth:`Conversations.handle`; it claims the update id (a redelivery is a no-op), runs the
-engine off the event loop, stores a finished self-test, and saves the new state, all in
-one store session (a unit of work). The commands that need the store (/history,
-/privacy, /delete_my_data) and the buttons that write to it (reminders, deletion) are
-bound here; the engine binds the rest, and the command table checks the two together.
+:meth:`Conversations.process` (or :meth:`Conversations.handle` for the replies alone); it
+claims the update id (a redelivery is a no-op), runs the engine off the event loop,
+stores a finished self-test, saves the new state and, for a channel that can push
+(``incoming.address``), stores the replies in the outbox, all in one store session (a
+unit of work). Earlier updates of the user still waiting in the inbox are applied first
+(:attr:`Conversations.catch_up`), so one user's updates apply in update order on any
+number of replicas. Messages the engine cannot read (a sticker, an edit of an earlier
+message) get a clear answer here, with the open self-test step asked again. The commands
+that need the store (/history, /privacy, /delete_my_data) and the buttons that write to
+it (reminders, deletion) are bound here; the engine binds the rest, and the command
+table checks the two together.
 """
 
 from __future__ import annotations
@@ -14,13 +20,16 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from bot.assessment.report import history_text
 from bot.engine import Engine, Incoming, Reply
 from bot.engine.messages import Button
+from bot.outbox import encode_replies
 from bot.payloads import BadPayload, DataChoice, Remind, encode, parse_payload
-from bot.storage.base import Conflict, Store, UserSession
+from bot.storage.base import Behind, Conflict, OutboxEntry, Store, UserKey, UserSession
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +48,29 @@ def use_engine_workers(loop: asyncio.AbstractEventLoop) -> None:
 
 
 StoreCommand = Callable[[UserSession, Incoming], Awaitable[list[Reply]]]
+CatchUp = Callable[[UserKey, int], Awaitable[None]]
+# What a channel could not turn into text: a sticker, photo, voice message, file or
+# location ("unreadable"), or an edit of a message already answered ("edited").
+Special = Literal["unreadable", "edited"]
+MAX_CATCH_UPS = 4  # rounds of applying earlier inbox rows before a step gives up
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a step produced: its replies, and the outbox entry they were stored in (None
+    when the channel cannot push, or the update was a redelivery)."""
+
+    replies: list[Reply]
+    outbox: OutboxEntry | None = None
 
 
 class Conversations:
     """The application service between channels and the engine."""
 
-    def __init__(self, engine: Engine, store: Store) -> None:
+    def __init__(self, engine: Engine, store: Store, *, retention_hours: float = 72.0) -> None:
         self.engine = engine
         self.store = store
+        self.retention_hours = retention_hours  # what /privacy says the inbox etc. keep
         self.phrases = engine.phrases
         self.store_commands: dict[str, StoreCommand] = {
             "history": self._history,
@@ -54,34 +78,81 @@ class Conversations:
             "delete_my_data": self._delete_my_data,
         }
         engine.commands.check_bound([*engine.command_handlers, *self.store_commands])
+        # Set by a channel with a durable inbox: applies the user's stored updates below
+        # an update id (each through the whole channel pipeline) before this one.
+        self.catch_up: CatchUp | None = None
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
-        """Run one update; a :class:`Conflict` (another replica won the race) re-runs it."""
+        """Run one update and return its replies (see :meth:`process`)."""
+        return (await self.process(incoming)).replies
+
+    async def process(
+        self, incoming: Incoming, *, pressed: str | None = None, special: Special | None = None
+    ) -> Outcome:
+        """Run one update; a :class:`Conflict` (another replica won the race) re-runs it,
+        and earlier unprocessed updates of the user are applied first. ``pressed`` is the
+        channel's id of the message whose button was pressed (an edit reply replaces it)."""
+        catch_ups = 0
         for attempt in range(MAX_ATTEMPTS):
             try:
-                return await self._step(incoming)
+                return await self._step(incoming, pressed, special)
             except Conflict:
                 log.info("conflict on a conversation step (attempt %s); retrying", attempt + 1)
                 await asyncio.sleep(0.005 * (attempt + 1))
-        return await self._step(incoming)
+            except Behind:
+                catch_ups += 1
+                if self.catch_up is None or incoming.update_id is None:
+                    raise
+                if catch_ups > MAX_CATCH_UPS:
+                    raise
+                log.info("update %s waits for earlier ones of its user", incoming.update_id)
+                await self.catch_up(incoming.key, incoming.update_id)
+        return await self._step(incoming, pressed, special)
 
-    async def _step(self, incoming: Incoming) -> list[Reply]:
+    async def _step(
+        self, incoming: Incoming, pressed: str | None, special: Special | None
+    ) -> Outcome:
         async with self.store.session(incoming.key) as session:
             if incoming.update_id is not None and not await session.claim_update(
                 incoming.update_id
             ):
                 log.info("update %s already processed; skipping", incoming.update_id)
-                return []
-            replies = await self._store_step(session, incoming)
-            if replies is not None:
-                return replies
-            completed = session.state.tests_completed
-            step = await asyncio.to_thread(self.engine.handle, session.state, incoming)
-            state = step.state
-            if state.tests_completed > completed and state.last_input and state.last_result:
-                await session.add_result(state.last_input, state.last_result)
-            await session.save(state)
-            return step.replies
+                return Outcome([])
+            replies = await self._replies(session, incoming, special)
+            if replies and incoming.address is not None:
+                await session.add_outbox(incoming.address, encode_replies(replies), pressed)
+        return Outcome(replies, session.outbox)
+
+    async def _replies(
+        self, session: UserSession, incoming: Incoming, special: Special | None
+    ) -> list[Reply]:
+        """The step itself: a special message, a store command or button, or the engine."""
+        if special is not None:
+            return self._special(session, special)
+        replies = await self._store_step(session, incoming)
+        if replies is not None:
+            return replies
+        completed = session.state.tests_completed
+        step = await asyncio.to_thread(self.engine.handle, session.state, incoming)
+        state = step.state
+        if state.tests_completed > completed and state.last_input and state.last_result:
+            await session.add_result(state.last_input, state.last_result)
+        await session.save(state)
+        return step.replies
+
+    def _special(self, session: UserSession, special: Special) -> list[Reply]:
+        """A message the engine cannot read: say so, and ask the open step again. An edit
+        is never taken as new input: mid-test it would fill the *current* step with a
+        correction meant for an earlier one."""
+        in_test = session.state.assessment is not None
+        if special == "unreadable":
+            text = self.phrases.text_only
+        else:
+            text = self.phrases.edit_in_test if in_test else self.phrases.edit_outside_test
+        replies = [Reply(text)]
+        if in_test:
+            replies.append(self.engine.prompt(session.state))
+        return replies
 
     async def _store_step(self, session: UserSession, incoming: Incoming) -> list[Reply] | None:
         """The store's own commands and buttons; None hands the update to the engine."""
@@ -110,7 +181,7 @@ class Conversations:
         return replies
 
     async def _privacy(self, session: UserSession, incoming: Incoming) -> list[Reply]:
-        return [Reply(self.phrases.privacy)]
+        return [Reply(self.phrases.privacy.format(hours=f"{self.retention_hours:g}"))]
 
     async def _delete_my_data(self, session: UserSession, incoming: Incoming) -> list[Reply]:
         buttons = (
@@ -122,14 +193,22 @@ class Conversations:
         return [Reply(self.phrases.delete_confirm, buttons=buttons)]
 
     async def _remind(self, session: UserSession, incoming: Incoming, payload: Remind) -> Reply:
+        """One reminder per completed self-test, in the weeks its program said: a double
+        tap, or a payload the program did not offer (forged), changes nothing."""
         if payload.weeks is None:
             return Reply(self.phrases.reminder_declined, edit=True)
+        state = session.state
+        program = state.last_result.program if state.last_result else None
+        if program is None or payload.weeks != program.retest_after_weeks:
+            return Reply(self.phrases.reminder_not_offered)
+        if await session.has_reminder(state.tests_completed):
+            return Reply(self.phrases.reminder_already_set)
         due = datetime.now(UTC) + timedelta(weeks=payload.weeks)
         date = f"{due:%d %B %Y}"
         if incoming.address is None:
             return Reply(self.phrases.reminder_unavailable.format(date=date))
         text = self.phrases.reminder_text.format(weeks=payload.weeks)
-        await session.add_reminder(incoming.address, due, text)
+        await session.add_reminder(incoming.address, due, text, state.tests_completed)
         return Reply(self.phrases.reminder_set.format(date=date), edit=True)
 
     async def _history(self, session: UserSession, incoming: Incoming) -> list[Reply]:

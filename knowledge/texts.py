@@ -65,6 +65,15 @@ class Phrases(BaseModel):
     reminder_set: str
     reminder_unavailable: str
     something_went_wrong: str
+    store_unavailable: str
+    text_only: str
+    edit_in_test: str
+    edit_outside_test: str
+    rate_limited: str
+    button_not_yours: str
+    button_inline: str
+    reminder_already_set: str
+    reminder_not_offered: str
     test_intro: str
     test_restarted: str
     first_question_already: str
