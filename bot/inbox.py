@@ -80,7 +80,7 @@ class Dispatcher:
     ) -> None:
         self.store = store
         self.process = process
-        self.limit = limit or UserRateLimit(0, 1.0)
+        self.limit = limit if limit is not None else UserRateLimit(0, 1.0)
         self.on_limited = on_limited
         self._queues: dict[UserKey, deque[InboxRow]] = {}
         self._workers: dict[UserKey, asyncio.Task[None]] = {}
