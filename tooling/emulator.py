@@ -83,6 +83,7 @@ class BotApiEmulator:
         self.webhook_url: str | None = None
         self.webhook_secret: str | None = None
         self.webhook_statuses: list[int] = []
+        self.webhook_acknowledged: set[int] = set()  # update ids the bot answered 200 to
         self.pushed_at: dict[int, float] = {}
         # getUpdates' highest offset: updates below it are acknowledged (Telegram forgets them).
         self.confirmed_offset = 0
@@ -438,6 +439,8 @@ class BotApiEmulator:
                     self.webhook_url, json=update, headers=headers
                 ) as response:
                     self.webhook_statuses.append(response.status)
+                    if response.status == 200:
+                        self.webhook_acknowledged.add(update["update_id"])
                     return
             except OSError:
                 await asyncio.sleep(0.1)  # the bot's server is still starting
