@@ -15,6 +15,7 @@ import asyncio
 import signal
 import socket
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,8 @@ import sqlalchemy as sa
 from bot.bootstrap import App
 from bot.engine import Incoming
 from bot.engine.form import build_steps
+from bot.inbox import Dispatcher, mark_claimed
+from bot.storage.base import InboxRow
 from bot.storage.schema import conversations
 from bot.storage.sql import SqlStore
 from tests.test_storage import db_url  # noqa: F401 - the SQLite/PostgreSQL fixture
@@ -253,3 +256,47 @@ async def test_a_502_after_the_step_is_saved_still_delivers_the_next_prompt(
             await say("19", f"Step 4 of {STEPS}")
         finally:
             await stop(bot)
+
+
+async def test_one_users_updates_apply_in_order_across_replicas(
+    db_url: str,  # noqa: F811
+    make_app,
+) -> None:
+    """Two replicas share the database; a user's four answers (update ids 100-103) are
+    split between them as a load balancer would, and the replica holding the earlier
+    ones is slow to process them. The answers are still applied in update order: a replica whose step
+    finds earlier updates of its user unprocessed in the inbox applies those first."""
+    await seed_at_step_two(make_app, db_url)
+    user = str(USERS[0])
+    stores = [SqlStore(db_url), SqlStore(db_url)]
+    replicas = [make_app(s, charts=False).conversations for s in stores]
+    dispatchers = []
+    for replica in replicas:
+
+        async def process(row: InboxRow, replica=replica) -> None:
+            incoming = Incoming("telegram", row.user_id, row.body["text"], update_id=row.update_id)
+            await replica.process(incoming)
+            mark_claimed()
+
+        dispatcher = Dispatcher(replica.store, process)
+        replica.catch_up = dispatcher.catch_up
+        dispatchers.append(dispatcher)
+    rows = [
+        InboxRow("telegram", 100 + n, user, None, {"text": str(10 + n)}, datetime.now(UTC))
+        for n in range(4)
+    ]
+    first, second = dispatchers
+    try:
+        # The second replica receives 100 and 102 and stores them, but is slow to get to
+        # them; meanwhile 101 and 103 reach the first replica.
+        await second.store.inbox_add([rows[0], rows[2]])
+        await first.accept([rows[1], rows[3]])
+        for row in (rows[0], rows[2]):
+            second.schedule(row)
+        await asyncio.wait_for(asyncio.gather(first.drain(30), second.drain(30)), 60)
+    finally:
+        for store in stores:
+            await store.close()
+    form = (await answers(db_url))[user]["assessment"]
+    applied = [form["answers"][slot] for slots in form["order"][1:] for slot in slots]
+    assert applied == [10, 11, 12, 13], form
