@@ -118,7 +118,9 @@ class Dispatcher:
     async def run(self, row: InboxRow, *, limited: bool = False) -> None:
         """Process one stored update and settle it unless a conversation step claimed it.
         ``limited``: subject to the user's rate limit (not when catching up)."""
-        if limited and row.user_id and not await self.limit.allow(row.key):
+        # Updates with no chat (inline queries: one per keystroke) are not counted.
+        countable = limited and row.user_id and row.address is not None
+        if countable and not await self.limit.allow(row.key):
             await self._refuse(row)
             return
         processing = Processing(row)

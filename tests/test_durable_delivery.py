@@ -264,8 +264,9 @@ async def test_one_users_updates_apply_in_order_across_replicas(
 ) -> None:
     """Two replicas share the database; a user's four answers (update ids 100-103) are
     split between them as a load balancer would, and the replica holding the earlier
-    ones is slow to process them. The answers are still applied in update order: a replica whose step
-    finds earlier updates of its user unprocessed in the inbox applies those first."""
+    ones is slow to process them. The answers are still applied in update order: a
+    replica whose step finds earlier updates of its user unprocessed in the inbox
+    applies those first."""
     await seed_at_step_two(make_app, db_url)
     user = str(USERS[0])
     stores = [SqlStore(db_url), SqlStore(db_url)]
