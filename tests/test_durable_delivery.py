@@ -28,7 +28,9 @@ from bot.inbox import Dispatcher, mark_claimed
 from bot.storage.base import InboxRow
 from bot.storage.schema import conversations
 from bot.storage.sql import SqlStore
+from knowledge.texts import load_phrases
 from tests.test_storage import db_url  # noqa: F401 - the SQLite/PostgreSQL fixture
+from tests.test_store_robustness import HangingProxy, pg_proxy  # noqa: F401 - a fixture
 from tooling.emulator import BotApiEmulator, Call
 
 STEPS = len(build_steps())
@@ -301,3 +303,37 @@ async def test_one_users_updates_apply_in_order_across_replicas(
     form = (await answers(db_url))[user]["assessment"]
     applied = [form["answers"][slot] for slots in form["order"][1:] for slot in slots]
     assert applied == [10, 11, 12, 13], form
+
+
+async def test_a_hung_postgresql_gets_try_again_within_5_s_from_the_real_bot(
+    pg_proxy: tuple[str, HangingProxy],  # noqa: F811
+    cli_env: dict[str, str],
+) -> None:
+    """The inbox cannot store an update while PostgreSQL hangs: the user is told to try
+    again in a moment, within 5 s, instead of hearing nothing."""
+    url, proxy = pg_proxy
+    async with BotApiEmulator() as emulator:
+        env = {
+            **cli_env,
+            "TELEGRAM_BOT_TOKEN": emulator.token,
+            "TELEGRAM_API_URL": emulator.url,
+            "DATABASE_URL": url,
+        }
+        bot = await start_bot(emulator, env)
+        try:
+            user = 4343
+            mark = len(emulator.calls)
+            emulator.message(user, "/assess")
+            await emulator.wait_for(lambda c: f"Step 1 of {STEPS}" in c.text, after=mark)
+            proxy.hang()
+            mark = len(emulator.calls)
+            started = asyncio.get_running_loop().time()
+            emulator.message(user, "no")
+            sorry = load_phrases().store_unavailable
+            await emulator.wait_for(lambda c: c.chat_id == user and c.text == sorry, after=mark)
+            took = asyncio.get_running_loop().time() - started
+            print(f"the apology arrived {took:.2f} s after the message")
+            assert took < 5
+        finally:
+            proxy.resume()
+            await stop(bot)
