@@ -122,6 +122,7 @@ class BotApiEmulator:
         return self.url
 
     async def stop(self) -> None:
+        self._arrived.set()  # long polls in progress return now, not after their timeout
         for task in list(self._tasks):
             task.cancel()
         if self._client is not None:
