@@ -100,11 +100,6 @@ class Dispatcher:
                 self._work(row.key), name=f"inbox-{row.channel}"
             )
 
-    @property
-    def busy(self) -> int:
-        """Users with updates queued or in progress here."""
-        return len(self._workers)
-
     async def _work(self, key: UserKey) -> None:
         queue = self._queues[key]
         try:
