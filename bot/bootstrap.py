@@ -116,7 +116,9 @@ def bootstrap(
     phrases = load_phrases()
     commands = CommandTable()
     engine = Engine(qa, charts=charts, commands=commands, phrases=phrases)
-    conversations = Conversations(engine, store)
+    conversations = Conversations(
+        engine, store, retention_hours=settings.processed_updates_retention_hours
+    )
     return App(
         settings=settings,
         knowledge=qa.knowledge,

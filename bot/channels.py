@@ -1,9 +1,9 @@
 """Output channels (as Rasa's ``OutputChannel``): how the core reaches a user.
 
-The engine answers a message with :class:`~bot.engine.messages.Reply` objects that the
-input's own adapter renders; messages that start on our side (re-test reminders, later a
-coach's notifications) go out through the channel the user came from, named in the store,
-via this interface. A second transport is then one more adapter, not a rewrite.
+The engine answers a message with :class:`~bot.engine.messages.Reply` objects; they are
+stored in the outbox with the step's state and sent from there through the channel the
+user came from (:mod:`bot.outbox`), as are messages that start on our side (re-test
+reminders). A second transport is then one more adapter, not a rewrite.
 """
 
 from __future__ import annotations
@@ -20,8 +20,17 @@ class OutputChannel(ABC):
     name: str
 
     @abstractmethod
-    async def send(self, address: str, replies: Sequence[Reply]) -> None:
-        """Deliver ``replies`` in order; raise if the transport refused them."""
+    async def send(
+        self, address: str, replies: Sequence[Reply], *, pressed: str | None = None
+    ) -> list[str]:
+        """Deliver ``replies`` in order (an ``edit`` reply replaces message ``pressed``
+        where the transport can); raise if the transport refused them. Returns the ids
+        of the messages sent with buttons, whose presses belong to this user."""
+
+    def retry_delay(self, error: Exception) -> float | None:
+        """Seconds to wait before retrying after ``error``; None when retrying is futile
+        (the transport refused the message for good)."""
+        return None
 
 
 class CollectingOutput(OutputChannel):
@@ -31,5 +40,8 @@ class CollectingOutput(OutputChannel):
         self.name = name
         self.sent: list[tuple[str, Reply]] = []
 
-    async def send(self, address: str, replies: Sequence[Reply]) -> None:
+    async def send(
+        self, address: str, replies: Sequence[Reply], *, pressed: str | None = None
+    ) -> list[str]:
         self.sent.extend((address, reply) for reply in replies)
+        return []

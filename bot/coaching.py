@@ -6,7 +6,7 @@ Every button carries at most a link id or an invite code, and every press is che
 against the store and the user who pressed it: a link that is not the presser's (forged,
 or stopped meanwhile) shows nothing. Coach and client may be served by different
 replicas, so everything is read from the store when it is needed, and messages for the
-other side are queued in an :class:`Outbox` that the conversation service sends through
+other side are queued in an :class:`Notices` that the conversation service sends through
 the recipient's own channel once the step has committed.
 """
 
@@ -63,7 +63,7 @@ class Push:
 
 
 @dataclass
-class Outbox:
+class Notices:
     """What a step has to say to users other than the one it serves."""
 
     pushes: list[Push] = field(default_factory=list)
@@ -167,7 +167,7 @@ class Coaching:
         return [Reply(text, buttons=buttons, kind="coach_consent")]
 
     async def consent(
-        self, session: UserSession, incoming: Incoming, payload: Consent, outbox: Outbox
+        self, session: UserSession, incoming: Incoming, payload: Consent, notices: Notices
     ) -> list[Reply]:
         """Share (the code is checked again: a link replaced meanwhile shares nothing) or
         decline (nothing is written)."""
@@ -182,7 +182,7 @@ class Coaching:
         await self.registry.add_link(coach.key, incoming.key, name, incoming.address)
         if coach.address:
             told = Reply(self.words.new_client.format(client=name), kind="coach_new_client")
-            outbox.pushes.append(Push(coach.channel, coach.address, (told,)))
+            notices.pushes.append(Push(coach.channel, coach.address, (told,)))
         return [Reply(self.words.shared.format(coach=coach.name), edit=True, kind="coach_shared")]
 
     # -- the coach's side ---------------------------------------------------------------------
@@ -249,7 +249,7 @@ class Coaching:
         return "\n".join(lines)
 
     async def client_action(
-        self, session: UserSession, incoming: Incoming, payload: ClientAction, outbox: Outbox
+        self, session: UserSession, incoming: Incoming, payload: ClientAction, notices: Notices
     ) -> list[Reply]:
         """A /clients button: the client's report, a re-test nudge, or the FAQ to send."""
         try:
@@ -265,7 +265,7 @@ class Coaching:
             text = self.words.retest_to_client.format(coach=coach.name)
             message = Reply(text, buttons=((start_test_button(self.engine.phrases),),))
             done = self.words.retest_sent.format(client=link.client_name)
-            return [self._send_to(link, (message,), outbox, done)]
+            return [self._send_to(link, (message,), notices, done)]
         rows = tuple(
             (Button(entry.question[:60], payload=encode(ClientFaq(link.id, entry.id))),)
             for entry in self.knowledge.faq
@@ -273,7 +273,7 @@ class Coaching:
         return [Reply(self.words.faq_choose.format(client=link.client_name), buttons=rows)]
 
     async def client_faq(
-        self, session: UserSession, incoming: Incoming, payload: ClientFaq, outbox: Outbox
+        self, session: UserSession, incoming: Incoming, payload: ClientFaq, notices: Notices
     ) -> list[Reply]:
         """Send an FAQ answer card to the client, from the bot, with the coach's name."""
         try:
@@ -292,14 +292,14 @@ class Coaching:
             f"{heading}\n\n{card.text}", sections=card.sections, buttons=card.buttons, kind="faq"
         )
         done = self.words.faq_sent.format(client=link.client_name, question=entry.question)
-        return [self._send_to(link, (message,), outbox, done)]
+        return [self._send_to(link, (message,), notices, done)]
 
     def _send_to(
-        self, link: CoachLink, replies: tuple[Reply, ...], outbox: Outbox, done: str
+        self, link: CoachLink, replies: tuple[Reply, ...], notices: Notices, done: str
     ) -> Reply:
         if link.client_address is None:
             return Reply(self.words.not_reached.format(client=link.client_name))
-        outbox.pushes.append(Push(link.client[0], link.client_address, replies))
+        notices.pushes.append(Push(link.client[0], link.client_address, replies))
         return Reply(done, kind="coach_sent")
 
     # -- the client's side -----------------------------------------------------------------
@@ -334,7 +334,11 @@ class Coaching:
         return [Reply(self.words.stopped.format(coach=name), edit=True, kind="coach_stopped")]
 
     async def test_completed(
-        self, session: UserSession, incoming: Incoming, results: list[StoredResult], outbox: Outbox
+        self,
+        session: UserSession,
+        incoming: Incoming,
+        results: list[StoredResult],
+        notices: Notices,
     ) -> None:
         """Tell each coach the user shares with: a short line and the report."""
         links = await self.registry.links_of_client(incoming.key)
@@ -346,7 +350,7 @@ class Coaching:
             found = findings_summary(results[-1].result, self.knowledge, self.words.findings_none)
             caption = self.words.test_done.format(client=link.client_name, findings=found)
             pdf = Button(self.report_words.pdf_button, payload=encode(ReportRequest(True, link.id)))
-            outbox.pushes.append(
+            notices.pushes.append(
                 Push(
                     coach.channel, coach.address, report=report, caption=caption, buttons=((pdf,),)
                 )

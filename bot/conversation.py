@@ -1,15 +1,21 @@
 """One conversation step, whatever the channel: lock, load, step, save.
 
 Channels (terminal, Telegram) turn their input into an :class:`Incoming` and call
-:meth:`Conversations.handle`; it claims the update id (a redelivery is a no-op), runs the
-engine off the event loop, stores a finished self-test, and saves the new state, all in
-one store session (a unit of work). The commands that need the store (/history,
-/privacy, /delete_my_data, /report and coach mode's /coach, /clients, /coaches) and the
-buttons that write to it (reminders, deletion, consent...) are bound here; the engine
-binds the rest, and the command table checks the two together.
+:meth:`Conversations.process` (or :meth:`Conversations.handle` for the replies alone); it
+claims the update id (a redelivery is a no-op), runs the engine off the event loop,
+stores a finished self-test, saves the new state and, for a channel that can push
+(``incoming.address``), stores the replies in the outbox, all in one store session (a
+unit of work). Earlier updates of the user still waiting in the inbox are applied first
+(:attr:`Conversations.catch_up`), so one user's updates apply in update order on any
+number of replicas. Messages the engine cannot read (a sticker, an edit of an earlier
+message) get a clear answer here, with the open self-test step asked again. The commands
+that need the store (/history, /privacy, /delete_my_data, /report and coach mode's
+/coach, /clients, /coaches) and the buttons that write to it (reminders, deletion,
+consent...) are bound here; the engine binds the rest, and the command
+table checks the two together.
 
 Messages for *other* users (a coach's notification, a coach's note to a client) are
-collected in an :class:`~bot.coaching.Outbox` during the step and sent only after it has
+collected as :class:`~bot.coaching.Notices` during the step and sent only after it has
 committed, through the recipient's own channel (:attr:`Conversations.outputs`).
 """
 
@@ -19,14 +25,16 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from bot.assessment.report import history_text
 from bot.channels import OutputChannel
-from bot.coaching import START_PREFIX, Coaching, Outbox, Push
+from bot.coaching import START_PREFIX, Coaching, Notices, Push
 from bot.engine import Engine, Incoming, Reply
 from bot.engine.messages import Button
+from bot.outbox import encode_replies
 from bot.payloads import (
     BadPayload,
     ClientAction,
@@ -41,7 +49,7 @@ from bot.payloads import (
     parse_payload,
 )
 from bot.report import render_png
-from bot.storage.base import Conflict, Store, UserSession
+from bot.storage.base import Behind, Conflict, OutboxEntry, Store, UserKey, UserSession
 
 log = logging.getLogger(__name__)
 
@@ -60,14 +68,29 @@ def use_engine_workers(loop: asyncio.AbstractEventLoop) -> None:
 
 
 StoreCommand = Callable[[UserSession, Incoming], Awaitable[list[Reply]]]
+CatchUp = Callable[[UserKey, int], Awaitable[None]]
+# What a channel could not turn into text: a sticker, photo, voice message, file or
+# location ("unreadable"), or an edit of a message already answered ("edited").
+Special = Literal["unreadable", "edited"]
+MAX_CATCH_UPS = 4  # rounds of applying earlier inbox rows before a step gives up
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a step produced: its replies, and the outbox entry they were stored in (None
+    when the channel cannot push, or the update was a redelivery)."""
+
+    replies: list[Reply]
+    outbox: OutboxEntry | None = None
 
 
 class Conversations:
     """The application service between channels and the engine."""
 
-    def __init__(self, engine: Engine, store: Store) -> None:
+    def __init__(self, engine: Engine, store: Store, *, retention_hours: float = 72.0) -> None:
         self.engine = engine
         self.store = store
+        self.retention_hours = retention_hours  # what /privacy says the inbox etc. keep
         self.phrases = engine.phrases
         self.coaching = Coaching(engine, store)
         # Where messages for other users go, by channel name; channels that can push
@@ -84,45 +107,92 @@ class Conversations:
             "coaches": self.coaching.coaches,
         }
         engine.commands.check_bound([*engine.command_handlers, *self.store_commands])
+        # Set by a channel with a durable inbox: applies the user's stored updates below
+        # an update id (each through the whole channel pipeline) before this one.
+        self.catch_up: CatchUp | None = None
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
-        """Run one update; a :class:`Conflict` (another replica won the race) re-runs it.
+        """Run one update and return its replies (see :meth:`process`)."""
+        return (await self.process(incoming)).replies
+
+    async def process(
+        self, incoming: Incoming, *, pressed: str | None = None, special: Special | None = None
+    ) -> Outcome:
+        """Run one update; a :class:`Conflict` (another replica won the race) re-runs it,
+        and earlier unprocessed updates of the user are applied first. ``pressed`` is the
+        channel's id of the message whose button was pressed (an edit reply replaces it).
         Messages for other users go out once the step has committed."""
+        catch_ups = 0
         for attempt in range(MAX_ATTEMPTS):
             try:
-                replies, outbox = await self._step(incoming)
+                outcome, notices = await self._step(incoming, pressed, special)
                 break
             except Conflict:
                 log.info("conflict on a conversation step (attempt %s); retrying", attempt + 1)
                 await asyncio.sleep(0.005 * (attempt + 1))
+            except Behind:
+                catch_ups += 1
+                if self.catch_up is None or incoming.update_id is None:
+                    raise
+                if catch_ups > MAX_CATCH_UPS:
+                    raise
+                log.info("update %s waits for earlier ones of its user", incoming.update_id)
+                await self.catch_up(incoming.key, incoming.update_id)
         else:
-            replies, outbox = await self._step(incoming)
-        await self._deliver(outbox)
-        return replies
+            outcome, notices = await self._step(incoming, pressed, special)
+        await self._deliver(notices)
+        return outcome
 
-    async def _step(self, incoming: Incoming) -> tuple[list[Reply], Outbox]:
-        outbox = Outbox()
+    async def _step(
+        self, incoming: Incoming, pressed: str | None, special: Special | None
+    ) -> tuple[Outcome, Notices]:
+        notices = Notices()
         async with self.store.session(incoming.key) as session:
             if incoming.update_id is not None and not await session.claim_update(
                 incoming.update_id
             ):
                 log.info("update %s already processed; skipping", incoming.update_id)
-                return [], outbox
-            replies = await self._store_step(session, incoming, outbox)
-            if replies is not None:
-                return replies, outbox
-            completed = session.state.tests_completed
-            step = await asyncio.to_thread(self.engine.handle, session.state, incoming)
-            state = step.state
-            if state.tests_completed > completed and state.last_input and state.last_result:
-                await session.add_result(state.last_input, state.last_result)
-                results = await session.results()
-                await self.coaching.test_completed(session, incoming, results, outbox)
-            await session.save(state)
-            return step.replies, outbox
+                return Outcome([]), notices
+            replies = await self._replies(session, incoming, special, notices)
+            if replies and incoming.address is not None:
+                await session.add_outbox(incoming.address, encode_replies(replies), pressed)
+        return Outcome(replies, session.outbox), notices
+
+    async def _replies(
+        self, session: UserSession, incoming: Incoming, special: Special | None, notices: Notices
+    ) -> list[Reply]:
+        """The step itself: a special message, a store command or button, or the engine."""
+        if special is not None:
+            return self._special(session, special)
+        replies = await self._store_step(session, incoming, notices)
+        if replies is not None:
+            return replies
+        completed = session.state.tests_completed
+        step = await asyncio.to_thread(self.engine.handle, session.state, incoming)
+        state = step.state
+        if state.tests_completed > completed and state.last_input and state.last_result:
+            await session.add_result(state.last_input, state.last_result)
+            results = await session.results()
+            await self.coaching.test_completed(session, incoming, results, notices)
+        await session.save(state)
+        return step.replies
+
+    def _special(self, session: UserSession, special: Special) -> list[Reply]:
+        """A message the engine cannot read: say so, and ask the open step again. An edit
+        is never taken as new input: mid-test it would fill the *current* step with a
+        correction meant for an earlier one."""
+        in_test = session.state.assessment is not None
+        if special == "unreadable":
+            text = self.phrases.text_only
+        else:
+            text = self.phrases.edit_in_test if in_test else self.phrases.edit_outside_test
+        replies = [Reply(text)]
+        if in_test:
+            replies.append(self.engine.prompt(session.state))
+        return replies
 
     async def _store_step(
-        self, session: UserSession, incoming: Incoming, outbox: Outbox
+        self, session: UserSession, incoming: Incoming, notices: Notices
     ) -> list[Reply] | None:
         """The store's own commands and buttons; None hands the update to the engine."""
         if incoming.payload is not None:
@@ -130,7 +200,7 @@ class Conversations:
                 payload = parse_payload(incoming.payload)
             except BadPayload:
                 return None  # the engine answers it, re-asking an open step
-            replies = await self._store_button(session, incoming, payload, outbox)
+            replies = await self._store_button(session, incoming, payload, notices)
             in_test = session.state.assessment is not None
             if replies is not None and in_test and not isinstance(payload, DataChoice | Remind):
                 replies.append(self.engine.prompt(session.state))  # coach mode mid-test
@@ -151,7 +221,7 @@ class Conversations:
         return replies
 
     async def _store_button(
-        self, session: UserSession, incoming: Incoming, payload: object, outbox: Outbox
+        self, session: UserSession, incoming: Incoming, payload: object, notices: Notices
     ) -> list[Reply] | None:
         """Buttons that read or write the store; None for the engine's own."""
         coaching = self.coaching
@@ -166,24 +236,24 @@ class Conversations:
             case NewInvite():
                 return await coaching.new_invite(session, incoming)
             case Consent():
-                return await coaching.consent(session, incoming, payload, outbox)
+                return await coaching.consent(session, incoming, payload, notices)
             case ClientAction():
                 # /clients stays a menu: its buttons remain for the next client.
-                replies = await coaching.client_action(session, incoming, payload, outbox)
+                replies = await coaching.client_action(session, incoming, payload, notices)
                 return [replace(replies[0], keep_buttons=True), *replies[1:]]
             case ClientFaq():
-                return await coaching.client_faq(session, incoming, payload, outbox)
+                return await coaching.client_faq(session, incoming, payload, notices)
             case StopSharing():
                 return await coaching.stop_sharing(session, incoming, payload)
             case ReportRequest():
                 return await coaching.report_request(session, incoming, payload)
         return None
 
-    async def _deliver(self, outbox: Outbox) -> None:
+    async def _deliver(self, notices: Notices) -> None:
         """Send the step's messages for other users through their channels. Plain ones
         go now; one with a report is rendered and sent in the background, so the user
         who finished a test does not wait for their coach's copy."""
-        for push in outbox.pushes:
+        for push in notices.pushes:
             if push.report is None:
                 await self._push(push)
                 continue
@@ -219,7 +289,7 @@ class Conversations:
         return await self.coaching.own_report(session, incoming, pdf=False)
 
     async def _privacy(self, session: UserSession, incoming: Incoming) -> list[Reply]:
-        return [Reply(self.phrases.privacy)]
+        return [Reply(self.phrases.privacy.format(hours=f"{self.retention_hours:g}"))]
 
     async def _delete_my_data(self, session: UserSession, incoming: Incoming) -> list[Reply]:
         buttons = (
@@ -231,14 +301,22 @@ class Conversations:
         return [Reply(self.phrases.delete_confirm, buttons=buttons)]
 
     async def _remind(self, session: UserSession, incoming: Incoming, payload: Remind) -> Reply:
+        """One reminder per completed self-test, in the weeks its program said: a double
+        tap, or a payload the program did not offer (forged), changes nothing."""
         if payload.weeks is None:
             return Reply(self.phrases.reminder_declined, edit=True)
+        state = session.state
+        program = state.last_result.program if state.last_result else None
+        if program is None or payload.weeks != program.retest_after_weeks:
+            return Reply(self.phrases.reminder_not_offered)
+        if await session.has_reminder(state.tests_completed):
+            return Reply(self.phrases.reminder_already_set)
         due = datetime.now(UTC) + timedelta(weeks=payload.weeks)
         date = f"{due:%d %B %Y}"
         if incoming.address is None:
             return Reply(self.phrases.reminder_unavailable.format(date=date))
         text = self.phrases.reminder_text.format(weeks=payload.weeks)
-        await session.add_reminder(incoming.address, due, text)
+        await session.add_reminder(incoming.address, due, text, state.tests_completed)
         return Reply(self.phrases.reminder_set.format(date=date), edit=True)
 
     async def _history(self, session: UserSession, incoming: Incoming) -> list[Reply]:

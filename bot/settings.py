@@ -59,6 +59,17 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; default SQLite in DATA_DIR; postgresql://... for replicas.",
     )
     reminder_poll_seconds: float = Field(default=60.0, gt=0)
+    user_rate_burst: int = Field(
+        default=20,
+        ge=0,
+        description="Messages one user may send at once before being refused; 0 = no limit.",
+    )
+    user_rate_period_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Time in which a full burst drains: 20 per 30 s lets 2 messages per 3 s "
+        "through once the burst is spent (a user ticking a list of buttons stays under it).",
+    )
     telegram_bot_token: SecretStr | None = Field(
         default=None, description="The bot's token from @BotFather; unset runs the terminal chat."
     )

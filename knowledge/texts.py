@@ -71,6 +71,15 @@ class Phrases(BaseModel):
     small_talk_in_test: str
     small_talk_in_test_thanks: str
     step_help_heading: str
+    store_unavailable: str
+    text_only: str
+    edit_in_test: str
+    edit_outside_test: str
+    rate_limited: str
+    button_not_yours: str
+    button_inline: str
+    reminder_already_set: str
+    reminder_not_offered: str
     test_intro: str
     test_restarted: str
     first_question_already: str

@@ -281,7 +281,7 @@ async def test_a_user_hears_try_again_within_5_s_when_postgresql_hangs(
             mark = len(api.calls)
             started = time.monotonic()
             api.message(65, "no")
-            sorry = load_phrases().something_went_wrong
+            sorry = load_phrases().store_unavailable  # says why, not "something went wrong"
             await api.wait_for(lambda c: c.chat_id == 65 and c.text == sorry, after=mark)
             took = time.monotonic() - started
             print(f"the apology arrived {took:.2f} s after the message")

@@ -234,6 +234,7 @@ async def telegram_end_to_end(
         TELEGRAM_BOT_TOKEN=emulator.token,
         TELEGRAM_API_URL=emulator.url,
         TELEGRAM_MAX_RATE="100000",  # the emulator is not Telegram: no flood limit to respect
+        USER_RATE_BURST="0",  # 50 synthetic users each sending several a second: no per-user limit
         DATABASE_URL=f"sqlite:///{directory}/bench.db",
         INDEX_DIR=str(settings.resolved_index_dir),
         LOG_LEVEL="WARNING",

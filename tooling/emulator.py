@@ -86,11 +86,16 @@ class BotApiEmulator:
         self.bot_id = int(token.split(":", 1)[0])
         self.calls: list[Call] = []
         self.failures: dict[str, tuple[int, str]] = {}
+        # Failures for the next calls of a method only (a 502 once, a 429 once...).
+        self.fail_once: dict[str, list[tuple[int, str]]] = {}
         self.delays: dict[str, float] = {}
         self.webhook_url: str | None = None
         self.webhook_secret: str | None = None
         self.webhook_statuses: list[int] = []
+        self.webhook_acknowledged: set[int] = set()  # update ids the bot answered 200 to
         self.pushed_at: dict[int, float] = {}
+        # getUpdates' highest offset: updates below it are acknowledged (Telegram forgets them).
+        self.confirmed_offset = 0
         self.listeners: list[Callable[[Call], None]] = []  # told of every recorded call
         self._updates: list[dict[str, Any]] = []
         self._forced: list[dict[str, Any]] = []  # redelivered below the offset
@@ -126,6 +131,7 @@ class BotApiEmulator:
         return self.url
 
     async def stop(self) -> None:
+        self._arrived.set()  # long polls in progress return now, not after their timeout
         for task in list(self._tasks):
             task.cancel()
         if self._client is not None:
@@ -213,6 +219,48 @@ class BotApiEmulator:
         self._delivered.append(update)
         return self._push(update)
 
+    def push(self, update: dict[str, Any]) -> int:
+        """Deliver any update (its ``update_id`` is assigned here)."""
+        self._delivered.append(update)
+        return self._push(update)
+
+    def message_with(
+        self, user_id: int, fields: dict[str, Any], *, chat_id: int | None = None
+    ) -> int:
+        """A message carrying ``fields`` instead of text (a sticker, a photo, a location)."""
+        chat_id = chat_id if chat_id is not None else user_id
+        message = {
+            "message_id": self._message_id(chat_id),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private" if chat_id == user_id else "group"},
+            "from": self._user(user_id),
+            **fields,
+        }
+        return self.push({"message": message})
+
+    def edit(self, user_id: int, message_id: int, text: str) -> int:
+        """The user edits their earlier message ``message_id`` (a private chat) to ``text``."""
+        message = {
+            "message_id": message_id,
+            "date": int(time.time()) - 60,
+            "edit_date": int(time.time()),
+            "chat": {"id": user_id, "type": "private"},
+            "from": self._user(user_id),
+            "text": text,
+        }
+        return self.push({"edited_message": message})
+
+    def press_inline(self, user_id: int, data: str) -> int:
+        """A tap on a button under an inline-mode message: no chat, no message."""
+        query = {
+            "id": f"cb{self._next_update}",
+            "from": self._user(user_id),
+            "chat_instance": "inline",
+            "inline_message_id": "AAAA-inline",
+            "data": data,
+        }
+        return self.push({"callback_query": query})
+
     def press(self, user_id: int, call: Call, data: str, *, forged: bool = False) -> int:
         """A user taps the button with callback ``data`` under the bot's message ``call``;
         ``forged``: data the message never offered (a client crafting callback data)."""
@@ -222,7 +270,7 @@ class BotApiEmulator:
         message = {
             "message_id": call.params["_message_id"],
             "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private"},
+            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
             "from": {
                 "id": self.bot_id,
                 "is_bot": True,
@@ -316,8 +364,9 @@ class BotApiEmulator:
         params = await self._params(request)
         if method in self.delays:
             await asyncio.sleep(self.delays[method])
-        if method in self.failures:
-            code, description = self.failures[method]
+        once = self.fail_once.get(method)
+        if method in self.failures or once:
+            code, description = once.pop(0) if once else self.failures[method]
             await self._record(Call(method, params))
             return web.json_response(
                 {"ok": False, "error_code": code, "description": description}, status=code
@@ -372,6 +421,7 @@ class BotApiEmulator:
     async def _api_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(params.get("offset") or 0)
         timeout = float(params.get("timeout") or 0)
+        self.confirmed_offset = max(self.confirmed_offset, offset)
         self._updates = [u for u in self._updates if u["update_id"] >= offset]
         if not self._updates and timeout > 0:
             self._arrived.clear()
@@ -400,6 +450,8 @@ class BotApiEmulator:
                     self.webhook_url, json=update, headers=headers
                 ) as response:
                     self.webhook_statuses.append(response.status)
+                    if response.status == 200:
+                        self.webhook_acknowledged.add(update["update_id"])
                     return
             except OSError:
                 await asyncio.sleep(0.1)  # the bot's server is still starting

@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from bot.assessment.models import AssessmentInput, AssessmentResult
 from bot.engine.state import ConversationState
@@ -18,6 +19,15 @@ class Conflict(Exception):
 class StoreUnavailable(Exception):
     """The database did not answer in time (hung, down or unreachable): the step failed
     quickly so the user can be told to try again instead of waiting on it."""
+
+
+class Behind(Exception):
+    """Earlier updates of this user are in the inbox, unprocessed (another replica took
+    them, or they arrived out of order): they must be applied first, in update order."""
+
+    def __init__(self, update_ids: list[int]) -> None:
+        super().__init__(f"{len(update_ids)} earlier update(s) of this user are unprocessed")
+        self.update_ids = update_ids
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,19 @@ class Coach:
     name: str
     code: str
     address: str | None  # where notifications reach the coach; None: cannot be pushed to
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    """An update as received, stored before it is acknowledged (the durable inbox)."""
+
+    channel: str
+    update_id: int
+    user_id: str  # "" when the update has no sender (nothing to answer)
+    address: str | None  # where replies go (a chat id), when there is one
+    body: dict[str, Any]  # the update exactly as the channel sent it
+    received_at: datetime
+    attempts: int = 0  # failed processing attempts so far
 
     @property
     def key(self) -> UserKey:
@@ -113,6 +136,36 @@ class CoachRegistry(ABC):
         """Another user's completed self-tests, oldest first (callers check the link)."""
 
 
+@dataclass(frozen=True)
+class OutboxEntry:
+    """The replies of one step, stored with its state and sent from here."""
+
+    id: int
+    channel: str
+    user_id: str
+    address: str
+    pressed: str | None  # the message whose button was pressed (an edit replaces it)
+    replies: list[dict[str, Any]]  # encoded :class:`~bot.engine.messages.Reply` objects
+    sent_count: int = 0  # replies already delivered (a retry resumes after them)
+    attempts: int = 0
+
+    @property
+    def key(self) -> UserKey:
+        return (self.channel, self.user_id)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What sending an outbox entry achieved: ``sent_count`` replies out; ``owners`` the
+    messages with buttons that went out (address, message id), which belong to the user;
+    ``retry_at`` when to try the rest again (None: done, or ``failed`` for good)."""
+
+    sent_count: int
+    owners: tuple[tuple[str, str], ...] = ()
+    retry_at: datetime | None = None
+    failed: str | None = None
+
+
 class UserSession(ABC):
     """One user's data inside a transaction, with the user locked against other updates."""
 
@@ -120,7 +173,16 @@ class UserSession(ABC):
 
     @abstractmethod
     async def claim_update(self, update_id: int) -> bool:
-        """Record ``update_id``; False when it was already processed (a redelivery)."""
+        """Record ``update_id``; False when it was already processed (a redelivery).
+        Raises :class:`Behind` when earlier updates of this user wait in the inbox."""
+
+    @abstractmethod
+    async def add_outbox(
+        self, address: str, replies: list[dict[str, Any]], pressed: str | None
+    ) -> None:
+        """Store the step's replies with its state; :attr:`outbox` names them after commit."""
+
+    outbox: OutboxEntry | None = None  # set on commit when replies were stored
 
     @abstractmethod
     async def save(self, state: ConversationState) -> None: ...
@@ -133,8 +195,15 @@ class UserSession(ABC):
         """Completed self-tests, oldest first."""
 
     @abstractmethod
-    async def add_reminder(self, address: str, due_at: datetime, text: str) -> None:
-        """Remember to send ``text`` to ``address`` on this user's channel at ``due_at``."""
+    async def add_reminder(
+        self, address: str, due_at: datetime, text: str, test_number: int | None = None
+    ) -> None:
+        """Remember to send ``text`` to ``address`` on this user's channel at ``due_at``
+        (one per ``test_number``: the completed self-test it follows)."""
+
+    @abstractmethod
+    async def has_reminder(self, test_number: int) -> bool:
+        """Whether a reminder for completed self-test ``test_number`` exists."""
 
     @abstractmethod
     async def delete_everything(self) -> None:
@@ -165,11 +234,50 @@ class Store(ABC):
     async def release(self, reminder_id: int) -> None:
         """Give a claimed reminder back (sending failed); it will be claimed again."""
 
+    # -- the inbox and the outbox (durable delivery) --------------------------------------
+
+    @abstractmethod
+    async def inbox_add(self, rows: list[InboxRow]) -> None:
+        """Store received updates (a redelivered one is kept once) before acknowledging."""
+
+    @abstractmethod
+    async def inbox_pending(self, key: UserKey, before: int | None = None) -> list[InboxRow]:
+        """The user's stored updates not yet processed (below ``before``), in update order."""
+
+    @abstractmethod
+    async def inbox_waiting(self, received_before: datetime, limit: int = 200) -> list[InboxRow]:
+        """Unprocessed updates received before ``received_before`` (crashed or stuck)."""
+
+    @abstractmethod
+    async def settle(self, rows: list[InboxRow]) -> None:
+        """Mark updates processed that no conversation step claimed (inline queries,
+        refused presses, failures already answered with an apology)."""
+
+    @abstractmethod
+    async def inbox_failed(self, row: InboxRow) -> None:
+        """Count a failed attempt at processing ``row``."""
+
+    @abstractmethod
+    async def outbox_claim(
+        self, worker: str, now: datetime, *, created_before: datetime | None = None
+    ) -> list[OutboxEntry]:
+        """Take unsent entries nobody is sending: due for a retry, or whose sender's claim
+        went stale; with ``created_before`` (a start-up), every unsent entry older than it."""
+
+    @abstractmethod
+    async def outbox_progress(self, entry: OutboxEntry, progress: Progress) -> None:
+        """Record what was sent; release the rest for a retry at ``progress.retry_at``."""
+
+    @abstractmethod
+    async def button_owner(self, channel: str, address: str, message_id: str) -> str | None:
+        """The user a message with buttons was sent for (None: not recorded)."""
+
     async def ping(self) -> None:  # noqa: B027 - optional hook
         """Raise if the store cannot answer a trivial query (for ``/healthz``)."""
 
     async def prune(self, older_than: datetime) -> int:
-        """Forget processed update ids recorded before ``older_than``; returns how many.
+        """Forget processed update ids and inbox rows recorded, and outbox entries sent,
+        before ``older_than``; returns how many.
         Stores that keep nothing across restarts have nothing to prune."""
         return 0
 

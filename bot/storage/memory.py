@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bot.assessment.models import AssessmentInput, AssessmentResult
 from bot.engine.state import ConversationState
 from bot.storage.base import (
+    Behind,
     Coach,
     CoachLink,
     CoachRegistry,
+    InboxRow,
+    OutboxEntry,
+    Progress,
     Reminder,
     Store,
     StoredResult,
@@ -33,15 +39,30 @@ class _MemorySession(UserSession):
         self._pending_state: str | None = None
         self._pending_results: list[StoredResult] = []
         self._pending_updates: list[UpdateKey] = []
-        self._pending_reminders: list[tuple[str, datetime, str]] = []
+        self._pending_reminders: list[tuple[str, datetime, str, int | None]] = []
+        self._pending_outbox: tuple[str, list[dict[str, Any]], str | None] | None = None
         self._deleted = False
 
     async def claim_update(self, update_id: int) -> bool:
         update = (self._key[0], update_id)
         if update in self._store.seen_updates or update in self._pending_updates:
             return False
+        earlier = [
+            row.update_id for row in self._store.inbox_rows(self._key) if row.update_id < update_id
+        ]
+        if earlier:
+            raise Behind(earlier)
         self._pending_updates.append(update)
         return True
+
+    async def add_outbox(
+        self, address: str, replies: list[dict[str, Any]], pressed: str | None
+    ) -> None:
+        self._pending_outbox = (address, replies, pressed)
+
+    async def has_reminder(self, test_number: int) -> bool:
+        mine = [r for r in self._pending_reminders if r[3] == test_number]
+        return bool(mine) or (self._key, test_number) in self._store.reminder_tests
 
     async def save(self, state: ConversationState) -> None:
         self._pending_state = state.model_dump_json()
@@ -52,8 +73,10 @@ class _MemorySession(UserSession):
     async def results(self) -> list[StoredResult]:
         return [*self._store.results.get(self._key, []), *self._pending_results]
 
-    async def add_reminder(self, address: str, due_at: datetime, text: str) -> None:
-        self._pending_reminders.append((address, due_at, text))
+    async def add_reminder(
+        self, address: str, due_at: datetime, text: str, test_number: int | None = None
+    ) -> None:
+        self._pending_reminders.append((address, due_at, text, test_number))
 
     async def delete_everything(self) -> None:
         self._deleted = True
@@ -72,10 +95,21 @@ class _MemorySession(UserSession):
             }
             store.seen_updates -= store.updates_by_user.pop(key, set())
             store.coaching.forget(key)
-        for address, due_at, text in self._pending_reminders:
+            store.reminder_tests = {t for t in store.reminder_tests if t[0] != key}
+            store.inbox = {k: r for k, r in store.inbox.items() if r.key != key}
+            store.owners = {k: u for k, u in store.owners.items() if (k[0], u) != key}
+        for address, due_at, text, test_number in self._pending_reminders:
             store.next_reminder += 1
             rid = store.next_reminder
             store.reminders[rid] = Reminder(rid, key[0], key[1], address, due_at, text)
+            if test_number is not None:
+                store.reminder_tests.add((key, test_number))
+        if self._pending_outbox is not None:
+            address, replies, pressed = self._pending_outbox
+            store.next_outbox += 1
+            self.outbox = OutboxEntry(store.next_outbox, key[0], key[1], address, pressed, replies)
+            store.outbox[self.outbox.id] = self.outbox
+            store.outbox_claims[self.outbox.id] = datetime.now(UTC)  # its sender's
         store.updates_by_user.setdefault(key, set()).update(self._pending_updates)
         if self._pending_state is not None:
             store.states[key] = self._pending_state
@@ -154,8 +188,77 @@ class MemoryStore(Store):
         self.claimed: set[int] = set()
         self.sent: set[int] = set()
         self.next_reminder = 0
+        self.reminder_tests: set[tuple[UserKey, int]] = set()
+        self.inbox: dict[tuple[str, int], InboxRow] = {}
+        self.outbox: dict[int, OutboxEntry] = {}  # unsent entries
+        self.outbox_claims: dict[int, datetime] = {}
+        self.owners: dict[tuple[str, str, str], str] = {}  # (channel, address, message) -> user
+        self.next_outbox = 0
+        self.worker = "memory"
         self._locks = UserLocks()
         self.coaching = _MemoryCoaching(self)
+
+    def inbox_rows(self, key: UserKey) -> list[InboxRow]:
+        """The user's unprocessed inbox rows, in update order."""
+        rows = [
+            r
+            for r in self.inbox.values()
+            if r.key == key and (r.channel, r.update_id) not in self.seen_updates
+        ]
+        return sorted(rows, key=lambda r: r.update_id)
+
+    async def inbox_add(self, rows: list[InboxRow]) -> None:
+        for row in rows:
+            self.inbox.setdefault((row.channel, row.update_id), row)
+
+    async def inbox_pending(self, key: UserKey, before: int | None = None) -> list[InboxRow]:
+        rows = self.inbox_rows(key)
+        return [r for r in rows if before is None or r.update_id < before]
+
+    async def inbox_waiting(self, received_before: datetime, limit: int = 200) -> list[InboxRow]:
+        rows = [
+            r
+            for r in self.inbox.values()
+            if r.received_at < received_before and (r.channel, r.update_id) not in self.seen_updates
+        ]
+        return sorted(rows, key=lambda r: r.update_id)[:limit]
+
+    async def settle(self, rows: list[InboxRow]) -> None:
+        for row in rows:
+            self.seen_updates.add((row.channel, row.update_id))
+            self.updates_by_user.setdefault(row.key, set()).add((row.channel, row.update_id))
+
+    async def inbox_failed(self, row: InboxRow) -> None:
+        stored = self.inbox.get((row.channel, row.update_id))
+        if stored is not None:
+            self.inbox[(row.channel, row.update_id)] = replace(stored, attempts=stored.attempts + 1)
+
+    async def outbox_claim(
+        self, worker: str, now: datetime, *, created_before: datetime | None = None
+    ) -> list[OutboxEntry]:
+        stale = now - timedelta(seconds=30)
+        taken = [
+            e
+            for i, e in sorted(self.outbox.items())
+            if created_before is not None
+            or i not in self.outbox_claims
+            or self.outbox_claims[i] < stale
+        ]
+        for entry in taken:
+            self.outbox_claims[entry.id] = now
+        return taken
+
+    async def outbox_progress(self, entry: OutboxEntry, progress: Progress) -> None:
+        for address, message_id in progress.owners:
+            self.owners[(entry.channel, address, message_id)] = entry.user_id
+        if progress.retry_at is None:
+            self.outbox.pop(entry.id, None)
+        else:
+            self.outbox[entry.id] = replace(entry, sent_count=progress.sent_count)
+        self.outbox_claims.pop(entry.id, None)
+
+    async def button_owner(self, channel: str, address: str, message_id: str) -> str | None:
+        return self.owners.get((channel, address, message_id))
 
     @asynccontextmanager
     async def session(self, key: UserKey) -> AsyncIterator[UserSession]:

@@ -68,7 +68,11 @@ reminders = sa.Table(
     sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
     _channel(),
     sa.Column("address", sa.String(64), nullable=False),
+    # The self-test (its number among the user's completed ones) the reminder follows:
+    # one reminder per completed test, however often the button is pressed.
+    sa.Column("test_number", sa.Integer, nullable=True),
     sa.Index("ix_reminders_user", "channel", "user_id"),
+    sa.Index("ux_reminders_test", "channel", "user_id", "test_number", unique=True),
 )
 
 coaches = sa.Table(
@@ -104,7 +108,64 @@ coach_links = sa.Table(
     sa.Index("ix_coach_links_client", "client_channel", "client_user_id"),
 )
 
-USER_TABLES = (conversations, processed_updates, assessments, reminders)  # keyed (channel, user_id)
+inbox = sa.Table(
+    "inbox",
+    metadata,
+    _channel(),
+    sa.Column("update_id", sa.BigInteger, nullable=False, autoincrement=False),
+    sa.Column("user_id", sa.String(64), nullable=False),
+    sa.Column("address", sa.String(64), nullable=True),
+    sa.Column("body", sa.JSON, nullable=False),  # the update as the channel sent it
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.PrimaryKeyConstraint("channel", "update_id", name="pk_inbox"),
+    sa.Index("ix_inbox_user", "channel", "user_id", "update_id"),
+    sa.Index("ix_inbox_received_at", "received_at"),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    _channel(),
+    sa.Column("user_id", sa.String(64), nullable=False),
+    sa.Column("address", sa.String(64), nullable=False),
+    sa.Column("pressed", sa.String(64), nullable=True),  # the message an edit replaces
+    sa.Column("replies", sa.JSON, nullable=False),
+    sa.Column("sent_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("claimed_by", sa.String(64), nullable=True),
+    sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("failed", sa.String(200), nullable=True),
+    sa.Index("ix_outbox_user", "channel", "user_id"),
+    sa.Index("ix_outbox_unsent", "sent_at", "created_at"),
+)
+
+button_messages = sa.Table(
+    "button_messages",
+    metadata,
+    _channel(),
+    sa.Column("address", sa.String(64), nullable=False),
+    sa.Column("message_id", sa.String(64), nullable=False),
+    sa.Column("user_id", sa.String(64), nullable=False),
+    sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint("channel", "address", "message_id", name="pk_button_messages"),
+    sa.Index("ix_button_messages_user", "channel", "user_id"),
+    sa.Index("ix_button_messages_sent_at", "sent_at"),
+)
+
+USER_TABLES = (
+    conversations,
+    processed_updates,
+    assessments,
+    reminders,
+    inbox,
+    outbox,
+    button_messages,
+)  # keyed (channel, user_id)
 
 
 def utc(value: datetime) -> datetime:

@@ -22,8 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import sqlite3
 import threading
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
@@ -39,7 +42,11 @@ from bot.assessment.models import AssessmentInput, AssessmentResult
 from bot.engine.state import ConversationState
 from bot.notices import notice
 from bot.storage.base import (
+    Behind,
     Conflict,
+    InboxRow,
+    OutboxEntry,
+    Progress,
     Reminder,
     Store,
     StoredResult,
@@ -53,7 +60,10 @@ from bot.storage.locks import UserLocks
 from bot.storage.schema import (
     USER_TABLES,
     assessments,
+    button_messages,
     conversations,
+    inbox,
+    outbox,
     processed_updates,
     reminders,
     stored_result,
@@ -63,9 +73,47 @@ from bot.storage.schema import utc as _utc
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 CLAIM_TIMEOUT = timedelta(minutes=5)  # a claim older than this (a crashed worker) is retaken
+OUTBOX_LEASE = timedelta(seconds=30)  # an outbox claim older than this is retaken
+BUTTON_OWNERS_KEPT = timedelta(days=30)  # who a message with buttons was for
 MIGRATION_LOCK = 0x0CA1FC0A  # pg_advisory_xact_lock key: one replica migrates at a time
 T = TypeVar("T")
 Work = Callable[[sa.Connection], T]
+
+
+def _inbox_row(row: Any) -> InboxRow:
+    return InboxRow(
+        row.channel,
+        int(row.update_id),
+        row.user_id,
+        row.address,
+        dict(row.body),
+        _utc(row.received_at),
+        int(row.attempts),
+    )
+
+
+def _outbox_entry(row: Any) -> OutboxEntry:
+    return OutboxEntry(
+        int(row.id),
+        row.channel,
+        row.user_id,
+        row.address,
+        row.pressed,
+        list(row.replies),
+        int(row.sent_count),
+        int(row.attempts),
+    )
+
+
+def _unprocessed() -> sa.ColumnElement[bool]:
+    """Inbox rows without a processed_updates row: received, not yet processed."""
+    done = sa.select(processed_updates.c.update_id).where(
+        processed_updates.c.channel == inbox.c.channel,
+        processed_updates.c.update_id == inbox.c.update_id,
+    )
+    return ~sa.exists(done)
+
+
 
 
 class _SqlSession(UserSession):
@@ -81,20 +129,58 @@ class _SqlSession(UserSession):
         self._updates: list[int] = []
         self._results: list[dict[str, Any]] = []
         self._reminders: list[dict[str, Any]] = []
+        self._outbox: dict[str, Any] | None = None
         self._deleted = False
 
     async def claim_update(self, update_id: int) -> bool:
-        def seen(conn: sa.Connection) -> bool:
+        def seen(conn: sa.Connection) -> tuple[bool, list[int]]:
             query = sa.select(processed_updates.c.update_id).where(
                 processed_updates.c.channel == self._channel,
                 processed_updates.c.update_id == update_id,
             )
-            return conn.scalar(query) is not None
+            if conn.scalar(query) is not None:
+                return True, []
+            earlier = (
+                sa.select(inbox.c.update_id)
+                .where(self._mine(inbox), inbox.c.update_id < update_id, _unprocessed())
+                .order_by(inbox.c.update_id)
+            )
+            return False, [int(u) for u in conn.scalars(earlier)]
 
-        if await self._store.read(seen):
+        processed, earlier = await self._store.read(seen)
+        if processed:
             return False
+        if earlier:
+            raise Behind(earlier)
         self._updates.append(update_id)
         return True
+
+    async def add_outbox(
+        self, address: str, replies: list[dict[str, Any]], pressed: str | None
+    ) -> None:
+        now = datetime.now(UTC)
+        self._outbox = {
+            "channel": self._channel,
+            "user_id": self._user,
+            "address": address,
+            "pressed": pressed,
+            "replies": replies,
+            "created_at": now,
+            # The process that made the step sends it at once; the lease keeps the
+            # sweepers of other replicas off it unless this process dies.
+            "claimed_by": self._store.worker,
+            "claimed_at": now,
+        }
+
+    async def has_reminder(self, test_number: int) -> bool:
+        def exists(conn: sa.Connection) -> bool:
+            query = sa.select(reminders.c.id).where(
+                self._mine(reminders), reminders.c.test_number == test_number
+            )
+            return conn.scalar(query) is not None
+
+        pending = any(r.get("test_number") == test_number for r in self._reminders)
+        return pending or await self._store.read(exists)
 
     async def save(self, state: ConversationState) -> None:
         self._state = state
@@ -129,7 +215,9 @@ class _SqlSession(UserSession):
         ]
         return await self._store.read(load) + pending
 
-    async def add_reminder(self, address: str, due_at: datetime, text: str) -> None:
+    async def add_reminder(
+        self, address: str, due_at: datetime, text: str, test_number: int | None = None
+    ) -> None:
         self._reminders.append(
             {
                 "channel": self._channel,
@@ -137,6 +225,7 @@ class _SqlSession(UserSession):
                 "address": address,
                 "due_at": due_at,
                 "text": text,
+                "test_number": test_number,
             }
         )
 
@@ -148,6 +237,7 @@ class _SqlSession(UserSession):
         self._deleted = True
         self._state = None
         self._results, self._reminders = [], []
+        # The confirmation is sent from the outbox after the deletion: keep only it.
 
     async def commit(self) -> None:
         """Apply the buffered writes if nobody changed this user meanwhile."""
@@ -173,15 +263,29 @@ class _SqlSession(UserSession):
             for table in USER_TABLES:
                 conn.execute(table.delete().where(self._mine(table)))
             forget_coaching(conn, (self._channel, self._user))
-            return
-        if self._state is not None:
-            self._write_state(conn, self._state)
-        elif self._version is not None:
-            self._check_version(conn)
-        if self._results:
-            conn.execute(assessments.insert(), self._results)
-        if self._reminders:
-            conn.execute(reminders.insert(), self._reminders)
+        else:
+            if self._state is not None:
+                self._write_state(conn, self._state)
+            elif self._version is not None:
+                self._check_version(conn)
+            if self._results:
+                conn.execute(assessments.insert(), self._results)
+            if self._reminders:
+                try:
+                    conn.execute(reminders.insert(), self._reminders)
+                except IntegrityError as exc:  # a double tap on another replica won
+                    raise Conflict(f"reminder of {self._user} set meanwhile") from exc
+        if self._outbox is not None:
+            key = conn.execute(outbox.insert().values(**self._outbox)).inserted_primary_key
+            values = self._outbox
+            self.outbox = OutboxEntry(
+                int(key[0]),
+                self._channel,
+                self._user,
+                values["address"],
+                values["pressed"],
+                values["replies"],
+            )
 
     def _check_version(self, conn: sa.Connection) -> None:
         current = conn.scalar(sa.select(conversations.c.version).where(self._mine(conversations)))
@@ -242,6 +346,9 @@ class SqlStore(Store):
         self.timeout = timeout
         self._locks = UserLocks()
         self.coaching = SqlCoaching(self)
+        # Who claims outbox entries: unique per process, so a restarted process (same
+        # host name and pid in a container) never mistakes a dead one's claims for its own.
+        self.worker = f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         if self.is_sqlite:
             self._sync = sa.create_engine(
                 _sync_url(url),
@@ -346,16 +453,180 @@ class SqlStore(Store):
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def prune(self, older_than: datetime) -> int:
-        """Forget processed update ids recorded before ``older_than``: they only serve to
-        recognise a redelivery, which Telegram stops attempting within a day."""
+        """Forget processed update ids and inbox rows recorded before ``older_than`` (they
+        only serve to recognise a redelivery, which Telegram stops attempting within a
+        day), outbox entries sent or given up before it, and who messages with buttons
+        were for after :data:`BUTTON_OWNERS_KEPT`."""
+        owners_before = datetime.now(UTC) - BUTTON_OWNERS_KEPT
 
         def prune(conn: sa.Connection) -> int:
-            result = conn.execute(
-                processed_updates.delete().where(processed_updates.c.processed_at < older_than)
+            statements = (
+                inbox.delete().where(inbox.c.received_at < older_than),
+                processed_updates.delete().where(processed_updates.c.processed_at < older_than),
+                outbox.delete().where(
+                    outbox.c.created_at < older_than,
+                    sa.or_(outbox.c.sent_at.is_not(None), outbox.c.failed.is_not(None)),
+                ),
+                button_messages.delete().where(button_messages.c.sent_at < owners_before),
+                reminders.delete().where(reminders.c.sent_at < older_than),
             )
-            return int(result.rowcount or 0)
+            return sum(int(conn.execute(s).rowcount or 0) for s in statements)
 
         return await self.write(prune)
+
+    # -- the inbox and the outbox ---------------------------------------------------------
+
+    def _insert_ignoring_duplicates(self, table: sa.Table) -> Any:
+        if self.is_sqlite:
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert
+        return insert(table).on_conflict_do_nothing()
+
+    async def inbox_add(self, rows: list[InboxRow]) -> None:
+        if not rows:
+            return
+        values = [
+            {
+                "channel": r.channel,
+                "update_id": r.update_id,
+                "user_id": r.user_id,
+                "address": r.address,
+                "body": r.body,
+                "received_at": r.received_at,
+            }
+            for r in rows
+        ]
+        statement = self._insert_ignoring_duplicates(inbox)
+        await self.write(lambda conn: conn.execute(statement, values))
+
+    async def inbox_pending(self, key: UserKey, before: int | None = None) -> list[InboxRow]:
+        channel, user_id = key
+
+        def pending(conn: sa.Connection) -> list[InboxRow]:
+            query = sa.select(inbox).where(
+                inbox.c.channel == channel, inbox.c.user_id == user_id, _unprocessed()
+            )
+            if before is not None:
+                query = query.where(inbox.c.update_id < before)
+            return [_inbox_row(r) for r in conn.execute(query.order_by(inbox.c.update_id))]
+
+        return await self.read(pending)
+
+    async def inbox_waiting(self, received_before: datetime, limit: int = 200) -> list[InboxRow]:
+        def waiting(conn: sa.Connection) -> list[InboxRow]:
+            query = (
+                sa.select(inbox)
+                .where(inbox.c.received_at < received_before, _unprocessed())
+                .order_by(inbox.c.update_id)
+                .limit(limit)
+            )
+            return [_inbox_row(r) for r in conn.execute(query)]
+
+        return await self.read(waiting)
+
+    async def settle(self, rows: list[InboxRow]) -> None:
+        if not rows:
+            return
+        now = datetime.now(UTC)
+        values = [
+            {
+                "channel": r.channel,
+                "update_id": r.update_id,
+                "user_id": r.user_id,
+                "processed_at": now,
+            }
+            for r in rows
+        ]
+        statement = self._insert_ignoring_duplicates(processed_updates)
+        await self.write(lambda conn: conn.execute(statement, values))
+
+    async def inbox_failed(self, row: InboxRow) -> None:
+        def count(conn: sa.Connection) -> None:
+            conn.execute(
+                inbox.update()
+                .where(inbox.c.channel == row.channel, inbox.c.update_id == row.update_id)
+                .values(attempts=inbox.c.attempts + 1)
+            )
+
+        await self.write(count)
+
+    async def outbox_claim(
+        self, worker: str, now: datetime, *, created_before: datetime | None = None
+    ) -> list[OutboxEntry]:
+        stale = now - OUTBOX_LEASE
+
+        def claim(conn: sa.Connection) -> list[OutboxEntry]:
+            unsent = sa.and_(outbox.c.sent_at.is_(None), outbox.c.failed.is_(None))
+            if created_before is not None:
+                free = outbox.c.created_at < created_before
+            else:
+                free = sa.and_(
+                    sa.or_(outbox.c.claimed_at.is_(None), outbox.c.claimed_at < stale),
+                    sa.or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now),
+                )
+            candidates = sa.select(outbox.c.id).where(unsent, free).order_by(outbox.c.id)
+            candidates = candidates.limit(100)
+            if not self.is_sqlite:
+                candidates = candidates.with_for_update(skip_locked=True)
+            ids = list(conn.scalars(candidates))
+            if not ids:
+                return []
+            conn.execute(
+                outbox.update()
+                .where(outbox.c.id.in_(ids))
+                .values(claimed_at=now, claimed_by=worker)
+            )
+            rows = conn.execute(sa.select(outbox).where(outbox.c.id.in_(ids)).order_by(outbox.c.id))
+            return [_outbox_entry(r) for r in rows]
+
+        return await self.write(claim)
+
+    async def outbox_progress(self, entry: OutboxEntry, progress: Progress) -> None:
+        now = datetime.now(UTC)
+        done = progress.retry_at is None
+        values: dict[str, Any] = {"sent_count": progress.sent_count}
+        if progress.failed is not None:
+            values["failed"] = progress.failed[:200]
+        elif done:
+            values["sent_at"] = now
+        else:
+            values.update(
+                claimed_at=None,
+                claimed_by=None,
+                next_attempt_at=progress.retry_at,
+                attempts=outbox.c.attempts + 1,
+            )
+        owners = [
+            {
+                "channel": entry.channel,
+                "address": address,
+                "message_id": message_id,
+                "user_id": entry.user_id,
+                "sent_at": now,
+            }
+            for address, message_id in progress.owners
+        ]
+        record_owner = self._insert_ignoring_duplicates(button_messages)
+
+        def record(conn: sa.Connection) -> None:
+            conn.execute(outbox.update().where(outbox.c.id == entry.id).values(**values))
+            if owners:
+                conn.execute(record_owner, owners)
+
+        await self.write(record)
+
+    async def button_owner(self, channel: str, address: str, message_id: str) -> str | None:
+        def owner(conn: sa.Connection) -> str | None:
+            return conn.scalar(
+                sa.select(button_messages.c.user_id).where(
+                    button_messages.c.channel == channel,
+                    button_messages.c.address == address,
+                    button_messages.c.message_id == message_id,
+                )
+            )
+
+        return await self.read(owner)
 
     # -- the Store interface --------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from telegram.ext import (
 
 from bot.bootstrap import App
 from bot.conversation import use_engine_workers
+from bot.outbox import Delivery
 from bot.reminders import reminder_loop
 from bot.telegram import handlers
 from bot.telegram.aiohttp_request import AiohttpRequest
@@ -31,6 +32,23 @@ from bot.telegram.handlers import SERVICES, BotServices
 from bot.telegram.output import CHANNEL, TelegramOutput, auxiliary
 
 log = logging.getLogger(__name__)
+
+# Messages a person sends expecting an answer that carry no text the bot can read.
+UNREADABLE = (
+    filters.Sticker.ALL
+    | filters.PHOTO
+    | filters.VOICE
+    | filters.AUDIO
+    | filters.VIDEO
+    | filters.VIDEO_NOTE
+    | filters.ANIMATION
+    | filters.Document.ALL
+    | filters.LOCATION
+    | filters.VENUE
+    | filters.CONTACT
+    | filters.POLL
+    | filters.Dice.ALL
+)
 
 
 async def _post_init(application: Application) -> None:
@@ -85,10 +103,16 @@ def create_application(app: App, *, max_rate: float | None = None) -> Applicatio
         builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
     application = builder.build()
     output = TelegramOutput(application.bot)
-    application.bot_data[SERVICES] = BotServices(app=app, output=output)
+    delivery = Delivery(app.store, {CHANNEL: output})
+    application.bot_data[SERVICES] = BotServices(app=app, output=output, delivery=delivery)
     app.conversations.outputs[CHANNEL] = output  # coach notifications, coach-to-client notes
+    # Edits first: the text filters below match an edited message too.
+    application.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, handlers.on_edited))
     application.add_handler(MessageHandler(filters.COMMAND, handlers.on_command))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.on_text))
+    application.add_handler(
+        MessageHandler(filters.UpdateType.MESSAGE & UNREADABLE, handlers.on_unreadable)
+    )
     application.add_handler(CallbackQueryHandler(handlers.on_button))
     application.add_handler(InlineQueryHandler(handlers.on_inline_query))
     application.add_error_handler(handlers.on_error)

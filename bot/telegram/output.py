@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from telegram import Bot
-from telegram.error import TelegramError
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.channels import OutputChannel
 from bot.engine.messages import Reply
@@ -42,11 +43,13 @@ class TelegramOutput(OutputChannel):
         self.bot = bot
 
     async def send(
-        self, address: str, replies: Sequence[Reply], *, pressed_message_id: int | None = None
-    ) -> None:
+        self, address: str, replies: Sequence[Reply], *, pressed: str | None = None
+    ) -> list[str]:
         """Send each reply; an ``edit`` reply replaces the message whose button was pressed
-        (``pressed_message_id``) when it fits one message, else it is sent anew."""
+        (``pressed``, a message id) when it fits one message, else it is sent anew.
+        Returns the ids of the messages that carry buttons."""
         chat_id = int(address)
+        with_buttons: list[str] = []
         for reply in replies:
             markup = keyboard(reply.buttons)
             if reply.image is not None:
@@ -69,17 +72,35 @@ class TelegramOutput(OutputChannel):
                 )
                 continue
             parts = html_parts(reply)
-            if reply.edit and pressed_message_id is not None and len(parts) == 1:
+            if reply.edit and pressed is not None and len(parts) == 1:
                 try:
                     await self.bot.edit_message_text(
-                        parts[0],
-                        chat_id=chat_id,
-                        message_id=pressed_message_id,
-                        reply_markup=markup,
+                        parts[0], chat_id=chat_id, message_id=int(pressed), reply_markup=markup
                     )
+                    if markup is not None:
+                        with_buttons.append(pressed)
                     continue
-                except TelegramError:
-                    log.info("could not edit message %s; sending a new one", pressed_message_id)
+                except TelegramError as exc:
+                    if self.retry_delay(exc) is not None:
+                        raise  # transient: the outbox retries the edit
+                    log.info("could not edit message %s; sending a new one", pressed)
             for n, part in enumerate(parts):
                 last = n == len(parts) - 1
-                await self.bot.send_message(chat_id, part, reply_markup=markup if last else None)
+                message = await self.bot.send_message(
+                    chat_id, part, reply_markup=markup if last else None
+                )
+                if last and markup is not None:
+                    with_buttons.append(str(message.message_id))
+        return with_buttons
+
+    def retry_delay(self, error: Exception) -> float | None:
+        """A 429 after its ``retry_after``; a timeout or a 5xx/connection failure after a
+        short pause; anything else (a 400, a user who blocked the bot) never."""
+        if isinstance(error, RetryAfter):
+            after = error.retry_after
+            return after.total_seconds() if isinstance(after, timedelta) else float(after)
+        if isinstance(error, BadRequest):  # a NetworkError subclass in python-telegram-bot
+            return None
+        if isinstance(error, TimedOut | NetworkError):
+            return 0.0
+        return None

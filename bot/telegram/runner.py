@@ -16,7 +16,7 @@ import contextlib
 import logging
 import signal
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError, TimedOut
@@ -24,15 +24,19 @@ from telegram.ext import Application
 
 from bot.notices import notice
 from bot.qa.service import QAService
+from bot.ratelimit import UserRateLimit
 from bot.settings import Settings
 from bot.storage.base import Store
 from bot.storage.maintenance import prune_loop
+from bot.telegram.handlers import SERVICES, BotServices
+from bot.telegram.inbox import TelegramInbox, poll, webhook_accept
 from bot.telegram.webhook import HealthCheck, WebhookServer, webhook_path
 
 log = logging.getLogger(__name__)
 
 FIRST_RETRY_DELAY = 0.5  # seconds; doubles up to MAX_RETRY_DELAY
 MAX_RETRY_DELAY = 30.0
+DRAIN_SECONDS = 10.0  # on SIGTERM, how long updates in progress may take to finish
 
 
 class StartupError(RuntimeError):
@@ -102,21 +106,38 @@ async def _wait_for_stop_signal() -> None:
 
 async def serve(application: Application, settings: Settings, store: Store, qa: QAService) -> None:
     """Start, serve until a stop signal, stop: the lifecycle ``run_polling`` has, with our
-    start-up retries and, with ``WEBHOOK_URL``, our webhook server."""
+    start-up retries, the durable inbox and outbox (:mod:`bot.telegram.inbox`,
+    :mod:`bot.outbox`) and, with ``WEBHOOK_URL``, our webhook server."""
+    started_at = datetime.now(UTC)
     await initialize_with_retry(application, give_up_after=settings.bot_api_retry_seconds)
+    services: BotServices = application.bot_data[SERVICES]
+    app = services.app
+    limit = UserRateLimit(settings.user_rate_burst, settings.user_rate_period_seconds)
+    inbox = TelegramInbox(application, store, app.phrases, limit)
+    app.conversations.catch_up = inbox.dispatcher.catch_up
     server: WebhookServer | None = None
-    pruning: asyncio.Task[None] | None = None
+    tasks: list[asyncio.Task[None]] = []
     try:
         if application.post_init is not None:
             await application.post_init(application)
         retention = timedelta(hours=settings.processed_updates_retention_hours)
-        pruning = asyncio.create_task(prune_loop(store, retention), name="prune")
+        worker = getattr(store, "worker", "memory")
+        tasks += [
+            asyncio.create_task(prune_loop(store, retention), name="prune"),
+            asyncio.create_task(services.delivery.run(worker, started_at), name="outbox"),
+            asyncio.create_task(inbox.dispatcher.run_recovery(started_at), name="inbox"),
+        ]
+        await application.start()
         if settings.webhook_url:
             assert settings.webhook_secret is not None
             secret = settings.webhook_secret.get_secret_value()
             path = webhook_path(settings.webhook_url, settings.webhook_path)
             server = WebhookServer(
-                application, secret=secret, path=path, health=health_check(store, qa)
+                application,
+                secret=secret,
+                path=path,
+                accept=webhook_accept(inbox),
+                health=health_check(store, qa),
             )
             await server.start(settings.webhook_listen, settings.webhook_port)
             log.info(
@@ -128,18 +149,15 @@ async def serve(application: Application, settings: Settings, store: Store, qa: 
                 allowed_updates=Update.ALL_TYPES,
             )
         else:
-            assert application.updater is not None
             log.info("starting long polling")
-            await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
-        await application.start()
+            tasks.append(asyncio.create_task(poll(application, inbox), name="polling"))
         await _wait_for_stop_signal()
     finally:
-        if pruning is not None:
-            pruning.cancel()
         if server is not None:
             await server.stop()
-        if application.updater is not None and application.updater.running:
-            await application.updater.stop()
+        for task in tasks:
+            task.cancel()
+        await inbox.dispatcher.drain(DRAIN_SECONDS)
         if application.running:
             await application.stop()
             if application.post_stop is not None:
