@@ -56,20 +56,28 @@ def encode_reply(reply: Reply) -> dict[str, Any]:
         data["buttons"] = [[_button(b) for b in row] for row in reply.buttons]
     if reply.image is not None:
         data["image"] = base64.b64encode(reply.image).decode("ascii")
+    if reply.document is not None:
+        data["document"] = base64.b64encode(reply.document).decode("ascii")
+        data["filename"] = reply.filename
     if reply.edit:
         data["edit"] = True
+    if reply.keep_buttons:
+        data["keep_buttons"] = True
     return data
 
 
 def decode_reply(data: Mapping[str, Any]) -> Reply:
-    image = data.get("image")
+    image, document = data.get("image"), data.get("document")
     return Reply(
         text=str(data.get("text", "")),
         sections=tuple(data.get("sections", ())),
         buttons=tuple(tuple(Button(**button) for button in row) for row in data.get("buttons", ())),
         image=base64.b64decode(image) if image is not None else None,
+        document=base64.b64decode(document) if document is not None else None,
+        filename=data.get("filename"),
         kind=str(data.get("kind", "text")),
         edit=bool(data.get("edit", False)),
+        keep_buttons=bool(data.get("keep_buttons", False)),
     )
 
 

@@ -29,7 +29,7 @@ from bot.storage.base import InboxRow
 from bot.storage.schema import conversations
 from bot.storage.sql import SqlStore
 from knowledge.texts import load_phrases
-from tests.test_storage import db_url  # noqa: F401 - the SQLite/PostgreSQL fixture
+from tests.test_storage import sql_url  # noqa: F401 - the SQLite/PostgreSQL fixture
 from tests.test_store_robustness import HangingProxy, pg_proxy  # noqa: F401 - a fixture
 from tooling.emulator import BotApiEmulator, Call
 
@@ -101,19 +101,19 @@ KILL_POINTS = [("sendChatAction", 1), ("sendMessage", 1), ("sendMessage", 30)]
 
 @pytest.mark.parametrize("kill_at", KILL_POINTS, ids=lambda k: f"{k[0]}-{k[1]}")
 async def test_sigkill_in_a_burst_loses_nothing_and_applies_each_once(
-    db_url: str,  # noqa: F811
+    sql_url: str,  # noqa: F811
     kill_at: tuple[str, int],
     make_app,
     cli_env: dict[str, str],
 ) -> None:
-    await seed_at_step_two(make_app, db_url)
+    await seed_at_step_two(make_app, sql_url)
     async with BotApiEmulator() as emulator:
         env = {
             **cli_env,
             "TELEGRAM_BOT_TOKEN": emulator.token,
             "TELEGRAM_API_URL": emulator.url,
             "TELEGRAM_MAX_RATE": "100000",
-            "DATABASE_URL": db_url,
+            "DATABASE_URL": sql_url,
         }
         bot = await start_bot(emulator, env)
         mark = len(emulator.calls)
@@ -153,7 +153,7 @@ async def test_sigkill_in_a_burst_loses_nothing_and_applies_each_once(
     for user in USERS:
         seen = prompts(emulator, user, mark)
         assert seen and all(p.startswith(f"Step 3 of {STEPS}") for p in seen), (user, seen)
-    states = await answers(db_url)
+    states = await answers(sql_url)
     for user in USERS:
         form = states[str(user)]["assessment"]
         assert form is not None, user
@@ -261,7 +261,7 @@ async def test_a_502_after_the_step_is_saved_still_delivers_the_next_prompt(
 
 
 async def test_one_users_updates_apply_in_order_across_replicas(
-    db_url: str,  # noqa: F811
+    sql_url: str,  # noqa: F811
     make_app,
 ) -> None:
     """Two replicas share the database; a user's four answers (update ids 100-103) are
@@ -269,9 +269,9 @@ async def test_one_users_updates_apply_in_order_across_replicas(
     ones is slow to process them. The answers are still applied in update order: a
     replica whose step finds earlier updates of its user unprocessed in the inbox
     applies those first."""
-    await seed_at_step_two(make_app, db_url)
+    await seed_at_step_two(make_app, sql_url)
     user = str(USERS[0])
-    stores = [SqlStore(db_url), SqlStore(db_url)]
+    stores = [SqlStore(sql_url), SqlStore(sql_url)]
     replicas = [make_app(s, charts=False).conversations for s in stores]
     dispatchers = []
     for replica in replicas:
@@ -300,7 +300,7 @@ async def test_one_users_updates_apply_in_order_across_replicas(
     finally:
         for store in stores:
             await store.close()
-    form = (await answers(db_url))[user]["assessment"]
+    form = (await answers(sql_url))[user]["assessment"]
     applied = [form["answers"][slot] for slots in form["order"][1:] for slot in slots]
     assert applied == [10, 11, 12, 13], form
 

@@ -91,3 +91,28 @@ async def test_the_whole_self_test_with_the_fake_ends_in_findings_and_a_program(
     kinds = [r.kind for r in replies]
     assert "findings" in kinds and "program" in kinds, kinds
     assert app.qa.asked == []  # typed answers never went to the guide  # type: ignore[attr-defined]
+
+
+def test_every_reply_field_survives_the_outbox() -> None:
+    """Replies are stored as JSON in the outbox and sent from there: a field the encoder
+    forgets (a report's PDF, a menu's keep_buttons) would be lost on the way."""
+    from dataclasses import fields
+
+    from bot.engine.messages import Button
+    from bot.outbox import decode_reply, encode_reply
+
+    reply = Reply(
+        text="caption",
+        sections=("Soleus > Training implications",),
+        buttons=((Button("PDF", payload="why:program"), Button("Share", share_query="q")),),
+        image=b"\x89PNG-image",
+        document=b"%PDF-doc",
+        filename="report.pdf",
+        kind="report",
+        edit=True,
+        keep_buttons=True,
+    )
+    back = decode_reply(encode_reply(reply))
+    for field in fields(Reply):
+        if field.name != "answer":  # the guide answer is for the JSON contract, not sending
+            assert getattr(back, field.name) == getattr(reply, field.name), field.name

@@ -7,6 +7,7 @@ import itertools
 import json
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -61,15 +62,15 @@ def open_store(url: str) -> Store:
     return SqlStore(url)
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
-async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """The same contract tests run on every backend: memory, SQLite and PostgreSQL."""
-    if request.param == "memory":
+@asynccontextmanager
+async def database(kind: str, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh database of ``kind`` (memory, sqlite, postgresql) for one test."""
+    if kind == "memory":
         url = f"memory:{uuid.uuid4().hex}"
         yield url
         _MEMORY.pop(url, None)
         return
-    if request.param == "sqlite":
+    if kind == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'calfcoach.db'}"
         return
     url = await _pg_database()
@@ -79,6 +80,20 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         yield url
     finally:
         await _drop(url)
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """The same contract tests run on every backend: memory, SQLite and PostgreSQL."""
+    async with database(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def sql_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A SQL database (for tests of what only the SQL store does across processes)."""
+    async with database(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -64,6 +64,10 @@ class Coach:
     code: str
     address: str | None  # where notifications reach the coach; None: cannot be pushed to
 
+    @property
+    def key(self) -> UserKey:
+        return (self.channel, self.user_id)
+
 
 @dataclass(frozen=True)
 class InboxRow:
