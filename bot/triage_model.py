@@ -31,7 +31,14 @@ import numpy as np
 import yaml
 from pydantic import BaseModel
 
-from bot.safety import RULE_IDS, Triage, rule_flags, told_as_past
+from bot.safety import (
+    RULE_IDS,
+    Triage,
+    rule_flags,
+    tells_of_someone,
+    told_as_past,
+    told_as_settling,
+)
 from index.files import atomic_directory
 from knowledge.facts import DATA_DIR
 from knowledge.models import RedFlag
@@ -224,10 +231,16 @@ class Triager:
         self.red_flags = red_flags
 
     def __call__(self, text: str, vector: np.ndarray) -> Triage:
-        """The red flags in ``text``: the rules' and the vote's (the vote is skipped for a
-        message the rules read as an old or healed injury only)."""
+        """The red flags in ``text``: the rules' and the vote's.
+
+        The vote is read only for a message that tells of someone's body (not a general
+        question such as "why would that muscle cause shin pain?"), that is not told as an
+        old or healed injury, and that is not a pain that settles ("first few steps are
+        agony, then it eases off", "fine by lunch"): its nearest examples are injuries told
+        as stories, and these look like them in wording only. Rules are never held back.
+        """
         found = rule_flags(text)
-        if not told_as_past(text):
+        if tells_of_someone(text) and not told_as_past(text) and not told_as_settling(text):
             found |= self.neighbours.vote(vector)
         return Triage.of(found, self.red_flags)
 

@@ -5,13 +5,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.assessment.models import AssessmentInput
 from bot.engine.form import parse_safety
 from bot.qa.service import QAService
 from bot.safety import RULE_IDS, Triage, triage
-from bot.triage_model import TriageDataError, check_ids, load_examples, load_or_build_neighbours
+from bot.triage_model import (
+    Neighbours,
+    TriageDataError,
+    Triager,
+    check_ids,
+    load_examples,
+    load_or_build_neighbours,
+)
 from knowledge.facts import load_facts
 from tests.conftest import OWN_EVAL, SHARED_EVAL
 
@@ -251,3 +259,99 @@ def test_checklist_numbers_do_not_depend_on_file_order() -> None:
     reordered = load_facts().model_copy(update={"red_flags": tuple(reversed(flags))})
     assert parse_safety("red_flags", reordered)("3").values == {"red_flags": [by_number[3]]}
     assert sorted(by_number) == list(range(1, len(flags) + 1))
+
+
+# Messages referred before, answered from the guide now (found in conversations).
+GUIDE_NOT_CLINIC = [
+    # Plantar fasciitis told as the guide tells it: the vote read "agony" as an injury.
+    "really sharp pain under my heel when I get out of bed, first few steps are agony, "
+    "then it eases off",
+    # A follow-up question, no story: the vote read "shin pain" as a broken shin.
+    "why would that muscle cause shin pain?",
+    # Someone else's rupture, the reason for a prevention question: the rule read "snapped".
+    "im 38, play pickup 3x a week and im paranoid about my achilles after a guy at my gym "
+    "snapped his last month. how do i bulletproof mine",
+    # A night cramp that was gone by lunch: the vote read it as a clot.
+    "calf cramp woke me up screaming at 3am, calf was a bit sore the next morning but no "
+    "swelling and fine by lunch. should i be doing calf work or will that make it worse",
+]
+
+
+@pytest.mark.parametrize("message", GUIDE_NOT_CLINIC)
+def test_questions_the_guide_answers_are_not_referred(qa: QAService, message: str) -> None:
+    assert not qa.triage(message).is_red_flag, (message, qa.triage(message).ids)
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        # Someone else's injury told as the past is not the user's...
+        ("a guy at my gym snapped his achilles last month, how do I bulletproof mine", None),
+        ("worried about my calf since my friend tore his", None),
+        ("my teammate tore his calf last season, how do i avoid that", None),
+        ("my friend broke her ankle last month, how do i avoid that", None),
+        # ...but it is referred when told as now, guessed at, or the user's own too.
+        ("my friend just did one, heard a snap and now he can't walk on it", "suspected_fracture"),
+        ("my son snapped his achilles at football today, what can he do", "achilles_calf_rupture"),
+        ("i think my son broke his ankle", "suspected_fracture"),
+        (
+            "a guy at my gym snapped his achilles last month and now i felt a pop in mine",
+            "achilles_calf_rupture",
+        ),
+        ("heard a pop in my calf and my mate said i tore it", "achilles_calf_rupture"),
+    ],
+)
+def test_someone_elses_injury_is_referred_only_when_told_as_now(
+    message: str, kind: str | None
+) -> None:
+    found = triage(message, load_facts().red_flags).ids
+    assert (kind in found) if kind else not found, (message, found)
+
+
+class _AlwaysVotes(Neighbours):
+    """Neighbours whose vote always raises a clot, to test what the vote is allowed to add."""
+
+    def vote(self, vector: np.ndarray, *, skip: int | None = None) -> set[str]:
+        return {"suspected_dvt"}
+
+
+@pytest.fixture(scope="module")
+def always_votes() -> Triager:
+    neighbours = _AlwaysVotes(vectors=np.zeros((1, 4), dtype=np.float32), labels=("none",))
+    return Triager(neighbours, load_facts().red_flags)
+
+
+@pytest.mark.parametrize(
+    ("message", "referred"),
+    [
+        # A general question tells of nobody's leg: the vote is not read.
+        ("why would that muscle cause shin pain?", False),
+        ("can a weak soleus cause heel pain?", False),
+        # A story, a sign or a change, even told without "my", is.
+        ("why does my calf hurt so much", True),
+        ("ankle ballooned straight away after the tackle", True),
+        ("calf tight and painful for two days", True),
+        # A pain that eases or a morning stiffness is a pattern, not an injury...
+        ("first few steps out of bed are agony, then it eases off", False),
+        ("calf was sore after the cramp but fine by lunch", False),
+        ("my achilles is stiff in the morning, better once I warm up", False),
+        # ...unless something is still wrong, or it does not ease.
+        ("the pain eased off but now my calf is swollen", True),
+        ("the pain in my calf won't settle", True),
+        # An old, healed injury was already left to the rules.
+        ("tore my calf two years ago, fully healed", False),
+    ],
+)
+def test_the_vote_counts_only_for_a_story_told_as_now(
+    always_votes: Triager, message: str, referred: bool
+) -> None:
+    assert always_votes(message, np.zeros(4, dtype=np.float32)).is_red_flag is referred, message
+
+
+def test_a_rule_is_never_held_back_by_the_vote_gates(always_votes: Triager) -> None:
+    """The gates hold back only the vote: "eases off" does not excuse a pop."""
+    result = always_votes(
+        "felt a pop in my calf and can't go on tiptoe, the pain eased off",
+        np.zeros(4, dtype=np.float32),
+    )
+    assert "achilles_calf_rupture" in result.ids
