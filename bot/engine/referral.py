@@ -32,12 +32,15 @@ _CLEARED = re.compile(
     r"(?:got|had|been|was|it was|it'?s been) (?:it )?(?:checked|seen|examined)(?: out)?\b"
     r"[^.!?]{0,40}\b(?:fine|ok|okay|nothing|clear|just))"
 )
-# Still about the injury: training it, or pointing back at it.
+# Still about the injury: training it (in any of the words for a workout: "the seated
+# ones", "how many reps", "the band work"), getting back from it, or pointing back at it.
 _ABOUT_IT = re.compile(
     r"\b(?:it|this|that|the injury|my (?:calf|calves|achilles|ankle|foot|heel|leg|shin|arch|toes?)|"
     r"exercis\w*|train\w*|stretch\w*|massag\w*|foam ?roll\w*|rehab\w*|raises?|eccentric\w*|"
     r"program\w*|workout|run|running|walk\w*|play\w*|squat\w*|jump\w*|gym|lift\w*|load\w*|"
-    r"strengthen\w*|heal\w*|recover\w*|rest|ice|heat|brace|tape|boot)\b"
+    r"strengthen\w*|heal\w*|recover\w*|rest|ice|heat|brace|tape|boot|"
+    r"reps?|sets?|seated|standing|ones|bands?|drops?|moves?|drills?|gently|gentle|"
+    r"come back|get back|back to)\b"
 )
 
 
