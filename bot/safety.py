@@ -73,6 +73,11 @@ _PATTERNS: dict[str, list[str]] = {
         # without an injury; colour and cold count only after one (_AFTER_INJURY).
         rf"\b{_CANT} (?:\w+ ){{0,2}}(?:move|wiggle) (?:my |the |any )?toes\b"
         r"(?! (?:as|much|very|well|properly|enough|that|so|far|fully|independently|separately|one))",
+        # One foot colder, paler or bluer than the other (the catalogue's own question),
+        # with or without an injury: "my toes go white in cold water" compares nothing.
+        r"\b(?:foot|toes?)\b[^.!?]{0,40}\b(?:cold|colder|pale|paler|white|whiter|(?<!black and )blue|"
+        r"bluer|bluish|purple|grey|gray|ice[- ]cold)\b[^.!?]{0,40}"
+        r"\b(?:than|compared (?:to|with)|next to) (?:the |my )?(?:other|left|right|good)\b",
     ],
     "numbness_tingling": [
         r"\b(?:numb|numbness|numbed|tingl\w*|pins (?:and|&|n) needles)\b",

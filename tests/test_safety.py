@@ -193,6 +193,10 @@ def test_rules_for_time_hedges_and_risk_context(message: str, kind: str | None) 
         ("3 weeks after surgery the wound is red and oozing and smells", "infection"),
         ("red patch on my shin spreading, got a temp", "infection"),
         ("i have a cut on my heel that smells a bit", None),
+        # One foot colder or paler than the other, no injury needed (the checklist's words).
+        ("my left foot is colder and paler than the right", "foot_circulation"),
+        ("my toes look bluish compared to the other foot", "foot_circulation"),
+        ("my feet get cold on winter runs", None),
     ],
 )
 def test_rules_read_signs_told_in_everyday_words(message: str, kind: str | None) -> None:
