@@ -97,6 +97,10 @@ _PATTERNS: dict[str, list[str]] = {
         r"\b(?:pain|tightness|pressure) in (?:my|the) chest\b",
         r"\b(?:short(?:ness)? of breath|breathless\w*|can'?t (?:catch my )?breathe?|hard to breathe|struggling to breathe|trouble breathing|difficulty breathing|coughing (?:up )?blood|out of breath)\b",
         r"\bpain\w* (?:when|while|as) (?:i )?(?:breathe|breathing|inhale|take a (?:deep )?breath)",
+        # Chest pain worse on breathing in, told without "pain": "it hurts to take a deep
+        # breath" (counted only with a painful or swollen calf, below).
+        r"\b(?:hurts?|hurting|sore|stabs?|stabbing|sharp) (?:\w+ )?(?:to |when (?:i )?|while (?:i )?)"
+        r"(?:breathe|breathing|inhale|take a (?:deep |big )?breath|breath in)\b",
     ],
     "infection": [
         r"\b(?:red|redness|hot|warm|swollen|inflamed)\b[^.!?]{0,60}\b(?:spreading|spread|getting bigger|grown|growing|got bigger)\b",
@@ -609,6 +613,30 @@ _STILL_WRONG = re.compile(
 )
 
 
+# Something happened to the user's own leg: a pain that eases does not excuse it ("first few
+# steps were agony after I felt something go in my arch"), and someone else's injury
+# beside it does not hide it.
+_OWN_EVENT = re.compile(
+    r"\b(?:i|i've|ive|i'm|im|my (?:calf|calves|achill\w*|ankle|foot|heel|leg|shin|arch|toes?|knee))\b"
+    r"[^.!?]{0,30}\b(?:felt|heard|got|went|gone|gave|pop\w*|snap\w*|tore|torn|rupture\w*|rip\w*|"
+    r"hurt|injur\w*|twist\w*|rolled|fell|landed|swollen|swelling|bruis\w*|numb|tingl\w*|"
+    r"limp\w*|can'?t|cannot)\b"
+)
+
+
+def told_of_someone_else(text: str) -> bool:
+    """The message's injury is another person's, told as the past ("a girl in my team
+    ruptured her achilles, is that common?"), and the user tells of nothing of their own;
+    a vote-only flag is then held back (the rules read someone else's injury told as now)."""
+    normalized = _normalize(text)
+    theirs = any(
+        _someone_elses(sentence, verb)
+        for sentence in _sentences(normalized)
+        for verb in _INJURY_VERB.finditer(sentence)
+    )
+    return theirs and not _OWN_EVENT.search(normalized)
+
+
 def tells_of_someone(text: str) -> bool:
     """The message tells of someone's body (an event, a change, a sign, or simply "my
     calf"), rather than asking a general question; a vote-only flag needs this."""
@@ -619,9 +647,11 @@ def tells_of_someone(text: str) -> bool:
 
 
 def told_as_settling(text: str) -> bool:
-    """The message tells of a pain that eases or a morning stiffness, and nothing still
-    wrong after it; a vote-only flag is then held back (rules still refer)."""
+    """The message tells of a pain that eases or a morning stiffness, no injury, and
+    nothing still wrong after it; a vote-only flag is then held back (rules still refer)."""
     normalized = _normalize(text)
+    if _OWN_EVENT.search(normalized) or _INJURY.search(normalized):
+        return False
     for match in _SETTLES.finditer(normalized):
         before = normalized[max(0, match.start() - 20) : match.start()]
         if not _NOT_SETTLING.search(before) and not _STILL_WRONG.search(normalized, match.end()):

@@ -38,6 +38,7 @@ from bot.safety import (
     tells_of_someone,
     told_as_past,
     told_as_settling,
+    told_of_someone_else,
 )
 from index.files import atomic_directory
 from knowledge.facts import DATA_DIR
@@ -236,11 +237,17 @@ class Triager:
         The vote is read only for a message that tells of someone's body (not a general
         question such as "why would that muscle cause shin pain?"), that is not told as an
         old or healed injury, and that is not a pain that settles ("first few steps are
-        agony, then it eases off", "fine by lunch"): its nearest examples are injuries told
-        as stories, and these look like them in wording only. Rules are never held back.
+        agony, then it eases off", "fine by lunch") or someone else's injury told as the
+        past ("a guy at my gym snapped his"): its nearest examples are injuries told as
+        stories, and these look like them in wording only. Rules are never held back.
         """
         found = rule_flags(text)
-        if tells_of_someone(text) and not told_as_past(text) and not told_as_settling(text):
+        if (
+            tells_of_someone(text)
+            and not told_as_past(text)
+            and not told_as_settling(text)
+            and not told_of_someone_else(text)
+        ):
             found |= self.neighbours.vote(vector)
         return Triage.of(found, self.red_flags)
 

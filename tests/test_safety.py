@@ -192,6 +192,9 @@ def test_rules_for_time_hedges_and_risk_context(message: str, kind: str | None) 
         ("calf has ached for days and i couldn't catch my breath on the stairs", "suspected_pe"),
         ("3 weeks after surgery the wound is red and oozing and smells", "infection"),
         ("red patch on my shin spreading, got a temp", "infection"),
+        # Chest pain worse on breathing in, with a calf that hurts.
+        ("calf cramp that won't go and now it hurts to take a deep breath", "suspected_pe"),
+        ("it hurts to breathe after sprints", None),
         ("i have a cut on my heel that smells a bit", None),
         # One foot colder or paler than the other, no injury needed (the checklist's words).
         ("my left foot is colder and paler than the right", "foot_circulation"),
@@ -278,6 +281,9 @@ GUIDE_NOT_CLINIC = [
     # A night cramp that was gone by lunch: the vote read it as a clot.
     "calf cramp woke me up screaming at 3am, calf was a bit sore the next morning but no "
     "swelling and fine by lunch. should i be doing calf work or will that make it worse",
+    # Someone else's rupture, asked about: the vote read "ruptured her achilles".
+    "a girl in my netball team ruptured her achilles, is that common?",
+    "my brother snapped his achilles at 40, im 39, what should I be doing",
 ]
 
 
@@ -342,6 +348,11 @@ def always_votes() -> Triager:
         # ...unless something is still wrong, or it does not ease.
         ("the pain eased off but now my calf is swollen", True),
         ("the pain in my calf won't settle", True),
+        ("first few steps were agony this morning after I felt something go in my arch", True),
+        # Someone else's injury told as the past, and nothing of the user's own...
+        ("a girl in my netball team ruptured her achilles, is that common?", False),
+        # ...but the user's own event beside it is read.
+        ("my mate tore his calf last year and yesterday my calf went swollen", True),
         # An old, healed injury was already left to the rules.
         ("tore my calf two years ago, fully healed", False),
     ],
