@@ -30,6 +30,12 @@ _FEVERISH = (
     r"flu-?ey|flu-?like|feel(?:ing)? (?:really )?(?:unwell|ill))"
 )
 
+_LIKE_HIT = (
+    r"\blike (?:being|getting|i was|i'?d been|i got|someone|somebody|something) (?:\w+ )?"
+    r"(?:hit|kicked|struck|shot|whacked|smacked|booted|punched)\b"
+    r"(?! (?:by|with) (?:a |an )?(?:truck|bus|train|lorry|freight|ton of bricks))"
+)
+
 _PATTERNS: dict[str, list[str]] = {
     "achilles_calf_rupture": [
         rf"\b(?:pop|popped|popping|snap|snapped|snapping|crack(?:ed)?|twang)\b[^.!?]{{0,50}}\b{_BODY}",
@@ -46,6 +52,10 @@ _PATTERNS: dict[str, list[str]] = {
         r"\b(?:someone|somebody|something)\b[^.!?]{0,20}\b(?:kick|hit|struck|shot|whack|smack)\w*\b[^.!?]{0,25}\b(?:leg|calf|heel|ankle|achill\w*)\b",
         r"\b(?:ripping|tearing|torn) (?:feeling|sensation)\b",
         rf"\b{_CANT} (?:\w+ ){{0,2}}(?:tip ?toe|tiptoe|tippy ?toe)",
+        # "Like being hit by a stone" while doing something (not "calves feel like I was
+        # hit by a truck after leg day", which is soreness told afterwards).
+        rf"\b(?:while|during|mid|when i)\b[^.!?]{{0,60}}{_LIKE_HIT}",
+        rf"{_LIKE_HIT}[^.!?]{{0,40}}\b(?:while|during|mid)\b",
     ],
     "suspected_fracture": [
         rf"\b{_CANT} (?:\w+ ){{0,2}}(?:bear|put|take|place) (?:any |much |my )?weight\b",
@@ -593,6 +603,7 @@ _HAPPENED = re.compile(
     r"\b(?:felt|heard|went|gone|got|happened|woke|landed|fell|twisted|rolled|tripped|slipped|"
     r"swollen|swelling|swelled|bruis\w*|numb\w*|tingl\w*|limp\w*|since|now|suddenly|"
     r"yesterday|today|tonight|this morning|last night|knock\w*|balloon\w*|blew up|blown up|"
+    r"sudden\w*|during|while|mid|"
     r"puff\w*|purple|(?:has|have|had|'s|'ve) been|(?:for|after|since) (?:\w+ )?(?:hours?|days?|weeks?))\b"
 )
 # Pain that eases, settles or is gone by lunch, or stiffness on the first steps of the

@@ -182,6 +182,13 @@ def test_rules_for_time_hedges_and_risk_context(message: str, kind: str | None) 
         ("my heels pop up when i squat, is that tight calves", None),
         ("i just crack on with training when my ankle is a bit sore", None),
         ("felt a pop up the back of my leg sprinting", "achilles_calf_rupture"),
+        # "Like being hit" while doing something is the rupture story; after leg day or
+        # "by a truck" it is soreness.
+        (
+            "sharp stab in the calf while sprinting, like being hit by a stone",
+            "achilles_calf_rupture",
+        ),
+        ("during leg day i felt like i was hit by a truck lol", None),
         # A calf raise that is impossible since something happened, not from weakness.
         (
             "since the game on saturday i cant do a single heel raise on my left leg",
