@@ -524,7 +524,7 @@ def _clot_risk_context(text: str) -> bool:
         for s in live
         for m in _CLOT_RISK.finditer(s)
     )
-    return (symptom and risk) or _one_sided_swelling(live)
+    return (symptom and risk) or _one_sided_swelling(live) or _lasting_swelling(live)
 
 
 def _still_to_come(sentence: str, match: re.Match[str]) -> bool:
@@ -566,6 +566,28 @@ def _one_sided_swelling(sentences: list[str]) -> bool:
         return any(not _negated(text, m.start()) for m in pattern.finditer(text))
 
     return said(_SWELLING) or (said(_BIGGER) and said(_WARM_OR_TENDER))
+
+
+# One calf swollen for days without a clear injury (the catalogue's "one calf ... swollen
+# ... without a clear injury"): "calf cramp woke me and it's been sore and swollen for two
+# days". Not calves after a session ("calves look pumped and swollen"), which is both.
+_LASTING = re.compile(
+    r"\b(?:for|over|about|nearly|almost) (?:the (?:last|past) )?(?:\d+|two|three|four|five|six|"
+    r"a few|few|several|a couple(?: of)?) (?:days|weeks)\b|\b(?:for|all) (?:a|the) week\b"
+)
+
+
+def _lasting_swelling(sentences: list[str]) -> bool:
+    text = " ".join(sentences)
+    injured = any(not _negated(text, m.start()) for m in _INJURY.finditer(text))
+    if not re.search(r"\bcalf\b", text) or injured:
+        return False
+    return any(
+        not _negated(s, m.start()) and _LASTING.search(s)
+        for s in sentences
+        if re.search(r"\bcalf\b", s)
+        for m in _SWELLING.finditer(s)
+    )
 
 
 def _stress_fracture(text: str) -> bool:

@@ -172,6 +172,9 @@ def test_rules_for_time_hedges_and_risk_context(message: str, kind: str | None) 
         ("my right calf is bigger than my left and gets sore after runs", None),
         ("my left calf is warmer than the right after a massage", None),
         ("my left calf is warmer than the right and tender to touch", "suspected_dvt"),
+        # One calf swollen for days without a clear injury.
+        ("calf cramp woke me up and it's been sore and swollen for two days", "suspected_dvt"),
+        ("my calf has been a bit swollen for a few days, no injury", "suspected_dvt"),
         # Travel and sitting told in hours; a risk still to come is none.
         ("drove 11 hrs straight and now one calf throbs", "suspected_dvt"),
         ("economy seat all the way to Perth and my calf is tender", "suspected_dvt"),
