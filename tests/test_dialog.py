@@ -198,6 +198,29 @@ def test_a_referral_stays_in_force_until_cleared(engine: Engine) -> None:
     assert chat.say("what does the soleus do?")[0].kind != "red_flag"
 
 
+@pytest.mark.parametrize(
+    "follow_up",
+    [
+        "can i at least do the seated ones gently?",
+        "how many reps would help get the blood moving tho",
+        "what about just the band work then",
+    ],
+)
+def test_asking_about_a_workout_in_other_words_keeps_the_referral(
+    engine: Engine, follow_up: str
+) -> None:
+    """ "The seated ones", "reps", "the band work" are training the injury, not a new
+    subject: the referral stays until a clinician has checked it."""
+    chat = Chat(engine)
+    assert chat.say("felt a pop in my calf at squash, can't go up on my toes")[0].kind == (
+        "red_flag"
+    )
+    reply = chat.say(follow_up)
+    assert reply[0].kind == "red_flag", follow_up
+    assert reply[0].text.startswith("Not until a clinician has checked it")
+    assert chat.state.referral is not None and chat.state.referral.flags
+
+
 def test_a_clear_change_of_subject_ends_the_referral(engine: Engine) -> None:
     chat = Chat(engine)
     assert chat.say("I think I broke my foot jumping off a wall")[0].kind == "red_flag"

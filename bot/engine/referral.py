@@ -32,14 +32,16 @@ _CLEARED = re.compile(
     r"(?:got|had|been|was|it was|it'?s been) (?:it )?(?:checked|seen|examined)(?: out)?\b"
     r"[^.!?]{0,40}\b(?:fine|ok|okay|nothing|clear|just))"
 )
-# Still about the injury: training it, or pointing back at it.
+# Still about the injury: training it (in any of the words for a workout: "the seated
+# ones", "how many reps", "the band work"), getting back from it, or pointing back at it.
 _ABOUT_IT = re.compile(
     r"\b(?:it|this|that|the injury|my (?:calf|calves|achilles|ankle|foot|heel|leg|shin|arch|toes?)|"
     r"exercis\w*|train\w*|stretch\w*|massag\w*|foam ?roll\w*|rehab\w*|raises?|eccentric\w*|"
     r"program\w*|workout|run|running|walk\w*|play\w*|squat\w*|jump\w*|gym|lift\w*|load\w*|"
     r"strengthen\w*|heal\w*|recover\w*|rest|ice|heat|brace|tape|boot|"
-    r"them|they|those|these|ones?|seated|standing|gently|light(?:ly)?|a bit|"
-    r"how long|come back|get better|back to|return\w*|when can i|can i|should i|"
+    r"them|they|those|these|ones?|seated|standing|gently|gentle|light(?:ly)?|a bit|"
+    r"reps?|sets?|bands?|drops?|moves?|drills?|"
+    r"how long|come back|get back|get better|back to|return\w*|when can i|can i|should i|"
     r"is it (?:ok|okay|safe|fine)|still)\b"
 )
 # A clear change of subject ends a referral that is not asked about again.
