@@ -259,10 +259,10 @@ def test_two_messages_combine_without_a_second_encode(
     encoded.clear()
     second = chat.say("I flew back from Sydney yesterday")
     assert second[0].kind == "red_flag" and "DVT" in second[0].text
-    # One encoder call: the message (and, for retrieval, its topic); never the two
-    # messages joined for triage.
-    assert len(encoded) == 1 and encoded[0][0] == "I flew back from Sydney yesterday"
-    assert not any("Sydney" in text and "calf" in text for text in encoded[0])
+    # At most the message itself is encoded (its vector may be remembered from an
+    # earlier test); never the two messages joined for triage.
+    assert all(texts == ["I flew back from Sydney yesterday"] for texts in encoded), encoded
+    assert len(encoded) <= 1
 
 
 @pytest.mark.parametrize(

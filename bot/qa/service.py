@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -35,6 +36,7 @@ from knowledge.models import Knowledge
 from knowledge.texts import Phrases, load_phrases
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 FAQ_MATCH = 0.86  # cosine to an FAQ question above which its composed answer is used
 # Cosine to one of an answer card's client phrasings above which the card answers: tuned
@@ -46,6 +48,7 @@ NEW_SUBJECT_ALONE = True
 # -> 0.67 follow-ups right on ours, 0.52 -> 0.59 on a set written apart) and weights 0.25
 # to 1.2 (flat between 0.25 and 0.6, worse above). Its words are still searched together.
 TOPIC_WEIGHT = 0.4
+VECTOR_CACHE_SIZE = 4096  # recent messages' vectors (384 floats each: about 6 MB)
 # The intent prior for a follow-up, stronger than for a first question (0.08): in "what's
 # the fix?" the intent is nearly all there is (measured 0.08 -> 0.25: follow-ups right 0.66
 # -> 0.69 on ours, 0.60 -> 0.65 on a set written apart; flat above).
@@ -61,35 +64,43 @@ def _about(resolved: str, answer: Answer) -> Topic:
     return next_topic(resolved, tuple(s.section for s in answer.sources))
 
 
-class AnswerCache:
-    """A small thread-safe LRU of answers by question (FAQ buttons, broadcasts)."""
+class LruCache(Generic[T]):
+    """A small thread-safe least-recently-used cache (size 0: off)."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, key: Callable[[str], str] = str) -> None:
         self.size = size
-        self._items: OrderedDict[str, Answer] = OrderedDict()
+        self._key = key
+        self._items: OrderedDict[str, T] = OrderedDict()
         self._lock = threading.Lock()
 
-    @staticmethod
-    def _key(question: str) -> str:
-        return " ".join(question.lower().split())
-
-    def get(self, question: str) -> Answer | None:
+    def get(self, text: str) -> T | None:
         if not self.size:
             return None
         with self._lock:
-            key = self._key(question)
-            answer = self._items.get(key)
-            if answer is not None:
+            key = self._key(text)
+            value = self._items.get(key)
+            if value is not None:
                 self._items.move_to_end(key)
-            return answer
+            return value
 
-    def put(self, question: str, answer: Answer) -> None:
+    def put(self, text: str, value: T) -> None:
         if not self.size:
             return
         with self._lock:
-            self._items[self._key(question)] = answer
+            self._items[self._key(text)] = value
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
+
+
+def _question_key(question: str) -> str:
+    return " ".join(question.lower().split())
+
+
+class AnswerCache(LruCache[Answer]):
+    """Answers by question (FAQ buttons, broadcasts): case and spacing do not matter."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(size, key=_question_key)
 
 
 class QAService:
@@ -113,6 +124,7 @@ class QAService:
             build_neighbours(retriever.encode, load_examples()), knowledge.red_flags
         )
         self.cache = AnswerCache(cache_size)
+        self.vectors: LruCache[np.ndarray] = LruCache(VECTOR_CACHE_SIZE)
         self.knowledge = knowledge
         self.max_chars = max_chars
         self.thresholds = thresholds or ScopeThresholds()
@@ -146,10 +158,7 @@ class QAService:
         if topic is None:
             answer = self.answer(cleaned)
             return answer, _about(cleaned, answer)
-        combined = with_topic(topic.text, cleaned)
-        alone_vector, topic_vector = self.retriever.encode([cleaned, topic.text])
-        mixed = alone_vector + TOPIC_WEIGHT * topic_vector
-        combined_vector = mixed / np.linalg.norm(mixed)
+        alone_vector = self._vector(cleaned)
         flags = self.triager(cleaned, alone_vector)
         if flags.is_red_flag:
             return self.referral_answer(cleaned, flags), topic
@@ -160,28 +169,40 @@ class QAService:
         alone = self._from_retrieval(alone_retrieval)
         cards = alone_retrieval.ranked_cards()
         relatedness = max(alone_retrieval.best_dense, cards[0][1] if cards else -1.0)
+        prefer_topic = leans_on_context(cleaned, relatedness) and not (
+            NEW_SUBJECT_ALONE and new_subject(topic.text, cleaned) and alone.in_scope
+        )
+        # The topic's reading is worked out only when it can change the answer: for a
+        # message that leans on it, or to rescue a decline of a message about the guide
+        # at all ("what's the capital of France?" is not a follow-up to anything).
+        if not prefer_topic and (alone.in_scope or relatedness < RELATED_FLOOR):
+            return alone, _about(cleaned, alone)
+        combined = with_topic(topic.text, cleaned)
+        mixed = alone_vector + TOPIC_WEIGHT * self._vector(topic.text)
         together = self._from_retrieval(
             self.retriever.search(
                 combined,
                 k=SEARCH_DEPTH,
-                vector=combined_vector,
+                vector=mixed / np.linalg.norm(mixed),
                 intent_text=cleaned,
                 intent_weight=FOLLOW_UP_INTENT,
             )
         )
-        prefer_topic = leans_on_context(cleaned, relatedness) and not (
-            NEW_SUBJECT_ALONE and new_subject(topic.text, cleaned) and alone.in_scope
-        )
-        if prefer_topic:
-            use_topic = together.in_scope or not alone.in_scope
-        else:
-            # A decline is rescued by the topic only if the message is about the guide at
-            # all: "what's the capital of France?" is not a follow-up to anything.
-            use_topic = together.in_scope and not alone.in_scope and relatedness >= RELATED_FLOOR
+        use_topic = together.in_scope or not alone.in_scope if prefer_topic else together.in_scope
         if use_topic:
             answer = together.model_copy(update={"question": cleaned})
             return answer, _about(combined, answer)
         return alone, _about(cleaned, alone)
+
+    def _vector(self, text: str) -> np.ndarray:
+        """A text's vector, remembered: a turn's words are the next turn's topic, so the
+        topic's vector is usually already known (each text is embedded alone, so its
+        vector does not depend on when or beside what it was embedded)."""
+        vector = self.vectors.get(text)
+        if vector is None:
+            vector = self.retriever.encode([text])[0]
+            self.vectors.put(text, vector)
+        return vector
 
     def answer_many(self, questions: Sequence[str]) -> list[Answer]:
         """Answer several questions, encoding the ones that need retrieval in one batch
@@ -194,6 +215,8 @@ class QAService:
         if not cleaned:
             return []
         vectors = self.retriever.encode(cleaned)
+        for text, vector in zip(cleaned, vectors, strict=True):
+            self.vectors.put(text, vector)  # the next turn's topic, if a conversation's
         results: list[Answer] = []
         for question, vector in zip(cleaned, vectors, strict=True):
             flags = self.triager(question, vector)
