@@ -164,7 +164,10 @@ async def test_stop_sharing_ends_access_and_forged_payloads_show_nothing(
 ) -> None:
     _, link = await invite_link(bot)
     await share(bot, ALICE, link)
+    mark = len(bot.calls)
     await take_test(bot, ALICE)
+    # The coach's copy is rendered in the background: let it arrive before counting photos.
+    await bot.wait_for(photo_to(COACH, "User2002 finished a self-test"), after=mark)
     listing = await say(bot, COACH, "/clients", "Your clients (1)")
     report_button = next(d for d in listing.callback_data() if d.startswith("cl:report:"))
     link_id = report_button.rsplit(":", 1)[1]
