@@ -128,6 +128,7 @@ class Retriever:
             elif view.kind == "passage" and len(rows[view.chunk]) == 1:
                 rows[view.chunk][0] = row
         self._sentence_rows = [np.array(r, dtype=np.int64) for r in rows]
+        self._focus_masks: dict[str, np.ndarray] = {}
 
     def encode(self, questions: list[str]) -> np.ndarray:
         """One question goes through the micro-batcher (it may share a model call with
@@ -146,6 +147,8 @@ class Retriever:
         *,
         intent_text: str | None = None,
         intent_weight: float | None = None,
+        focus: str | None = None,
+        focus_weight: float = 0.0,
     ) -> Retrieval:
         """Rank chunks for ``question``; pass ``vector`` when it was encoded in a batch.
 
@@ -166,6 +169,8 @@ class Retriever:
         for pattern, mask in self._intents:
             if pattern.search(lowered):
                 score = score + (intent_weight or self.weights.intent) * mask
+        if focus and focus_weight:
+            score = score + focus_weight * self._focus_mask(focus)
         order = np.argsort(-score)[:k]
 
         def hit(i: int) -> Hit:
@@ -191,6 +196,20 @@ class Retriever:
             cards=self._card_scores(sims),
             section_hits=section_hits,
         )
+
+    def _focus_mask(self, prefix: str) -> np.ndarray:
+        """1 for the chunks under the guide part ``prefix`` (a section path's start)."""
+        mask = self._focus_masks.get(prefix)
+        if mask is None:
+            mask = np.array(
+                [
+                    c.section == prefix or c.section.startswith(f"{prefix} > ")
+                    for c in self.index.chunks
+                ],
+                dtype=np.float32,
+            )
+            self._focus_masks[prefix] = mask
+        return mask
 
     def _card_scores(self, sims: np.ndarray) -> tuple[tuple[str, float], ...]:
         if not self._card_ids:

@@ -23,6 +23,7 @@ _FILES = (
     "passage_keys",
     "synonyms",
     "intents",
+    "subjects",
     "red_flags",
     "conditions",
     "answer_cards",
@@ -37,7 +38,7 @@ _FILES = (
 _INDEX_FILES = tuple(
     name
     for name in _FILES
-    if name not in {"history", "self_test_steps", "assessment_text", "off_topics"}
+    if name not in {"history", "self_test_steps", "assessment_text", "off_topics", "subjects"}
 )
 
 
@@ -85,6 +86,8 @@ def check_against_guide(knowledge: Knowledge, guide: Guide) -> list[str]:
         for text in (exercise.setup, exercise.execution):
             if text:
                 check_quote(exercise.id, text)
+    for subject in knowledge.subjects:
+        check_section(f"subjects.{subject.id}", subject.part)
     for entry in knowledge.faq:
         for path in entry.sections:
             check_section(entry.id, path)

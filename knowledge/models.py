@@ -485,6 +485,24 @@ class AssessmentText(BaseModel):
         )
 
 
+class Subject(BaseModel):
+    """Words a follow-up may name and the guide part they point at ("the seated ones")."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9_]{1,40}$")
+    words: str = Field(description="Regular expression over the lower-cased message.")
+    part: str = Field(description="A guide section path: the part the words point at.")
+
+    @field_validator("words")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        import re
+
+        re.compile(value)
+        return value
+
+
 class Knowledge(BaseModel):
     """Everything in ``knowledge/data``, validated as one unit."""
 
@@ -498,6 +516,7 @@ class Knowledge(BaseModel):
     passage_keys: tuple[PassageKeys, ...]
     synonyms: tuple[SynonymGroup, ...]
     intents: tuple[Intent, ...] = ()
+    subjects: tuple[Subject, ...] = ()
     red_flags: tuple[RedFlag, ...]
     conditions: tuple[Condition, ...] = ()
     off_topics: tuple[OffTopic, ...] = ()
@@ -510,7 +529,7 @@ class Knowledge(BaseModel):
     @model_validator(mode="after")
     def _unique_ids(self) -> Knowledge:
         names = ("muscles", "self_tests", "imbalances", "exercises", "faq", "red_flags", "history")
-        for name in (*names, "conditions", "answer_cards", "off_topics"):
+        for name in (*names, "conditions", "answer_cards", "off_topics", "subjects"):
             ids = [item.id for item in getattr(self, name)]
             duplicates = {i for i in ids if ids.count(i) > 1}
             if duplicates:

@@ -120,3 +120,31 @@ async def test_a_referral_stays_in_force_until_the_subject_clearly_changes(talk:
         assert reply.kind == "red_flag" and "Not until a clinician" in reply.text, follow_up
     new = await talk.answer("unrelated question: how many sets a week for calves?")
     assert new.kind != "red_flag"
+
+
+async def test_a_follow_up_keeps_the_subject_and_asks_its_own_question(talk: Talk) -> None:
+    """ "What problems can it cause?" after a soleus test is about *that* imbalance: the
+    consequences of gastrocnemius dominance, not those of another imbalance."""
+    await talk.answer(
+        "Is it normal that I can do 20 reps with the straight leg but the bent knee ones "
+        "are way harder?"
+    )
+    problems = await talk.answer("what problems can it cause")
+    assert "running economy" in problems.text, problems.text
+    assert problems.answer is not None
+    assert "Imbalance 1:" in problems.answer.sources[0].section
+
+
+async def test_a_follow_up_naming_an_exercise_gets_that_exercise(talk: Talk) -> None:
+    await talk.answer("i keep rolling my ankle playing basketball, like 4 times this season")
+    await talk.answer("what exercises")
+    sets = await talk.answer("how many sets of the band one?")
+    assert "3 sets of 15 to 20" in sets.text, sets.text
+
+
+async def test_a_generic_follow_up_is_read_with_the_chat(talk: Talk) -> None:
+    await talk.answer("why are calves so hard to train")
+    wrong = await talk.answer("what do most people get wrong")
+    assert wrong.kind != "out_of_scope", wrong.text
+    right = await talk.answer("so what's the right way")
+    assert right.kind != "out_of_scope", right.text

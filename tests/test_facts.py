@@ -6,7 +6,7 @@ import pytest
 
 from knowledge.facts import check_against_guide, load_facts
 from knowledge.guide import SOURCE_PATH, load_guide
-from knowledge.models import Exercise, Knowledge
+from knowledge.models import Exercise, Knowledge, Subject
 
 ISSUE_EXERCISE_IDS = {
     "standing_calf_raise",
@@ -75,3 +75,12 @@ def test_faq_answers_the_four_unanswered_guide_questions_from_guide_sentences() 
         assert all(guide.contains(q) for q in entry.quotes)
         assert all(guide.has_section(s) for s in entry.sections)
         assert len(entry.answer) <= 700
+
+
+def test_a_subject_must_point_at_a_guide_part() -> None:
+    knowledge = load_facts()
+    assert knowledge.subjects, "follow-ups need the subjects a message can name"
+    stray = Subject(id="stray", words=r"\bmagic\b", part="Calf Magic")
+    broken = knowledge.model_copy(update={"subjects": (*knowledge.subjects, stray)})
+    problems = check_against_guide(broken, load_guide())
+    assert problems == ["subjects.stray: unknown section 'Calf Magic'"]

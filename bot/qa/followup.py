@@ -22,7 +22,9 @@ _OPENERS = re.compile(
     r"^(?:and|but|so|ok(?:ay)?|also|then|plus|or|what about|how about|what if|and if|"
     r"same|is that|is it|are they|does (?:it|that)|do (?:they|those|these)|why|why\?|how come|"
     r"how (?:many|much|long|often|slow|fast|heavy|far|hard)|which one|for how long|"
-    r"can (?:she|he|they) |should (?:she|he|they) )\b",
+    r"can (?:she|he|they) |should (?:she|he|they) |what do (?:most )?people|"
+    r"what(?:'s| is) the (?:right|best|correct|proper) way|what (?:else|next)|"
+    r"(?:the )?(?:common |biggest |usual )?mistakes?)\b",
     re.IGNORECASE,
 )
 _ANAPHORA = re.compile(
@@ -71,6 +73,19 @@ def new_subject(topic: str, text: str) -> bool:
     mine = {m.group(0).lower() for m in DOMAIN_TERMS.finditer(text.lower())}
     before = {m.group(0).lower() for m in DOMAIN_TERMS.finditer(topic.lower())}
     return bool(mine - before)
+
+
+def focus_of(topic: Topic) -> str | None:
+    """The guide part the topic's answer came from: an imbalance, a muscle, an exercise or
+    an injury (a section path's first two headings), or a top-level section. "What
+    problems can it cause?" after a soleus test asks for *that* imbalance's consequences,
+    not another's: the follow-up's intent picks the part, the focus keeps the subject."""
+    if not topic.sections:
+        return None
+    parts = topic.sections[0].split(" > ")
+    # A top-level section (the introduction, the programming chapter) is no subject to
+    # keep: what the next question asks for decides there.
+    return " > ".join(parts[:2]) if len(parts) > 1 else None
 
 
 def with_topic(topic: str, text: str) -> str:

@@ -7,6 +7,7 @@ adapter all call :meth:`QAService.answer` and render the :class:`Answer` their o
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -19,6 +20,7 @@ from bot.qa.compose import compose_answer
 from bot.qa.followup import (
     RELATED_FLOOR,
     Topic,
+    focus_of,
     leans_on_context,
     new_subject,
     next_topic,
@@ -53,6 +55,7 @@ VECTOR_CACHE_SIZE = 4096  # recent messages' vectors (384 floats each: about 6 M
 # the fix?" the intent is nearly all there is (measured 0.08 -> 0.25: follow-ups right 0.66
 # -> 0.69 on ours, 0.60 -> 0.65 on a set written apart; flat above).
 FOLLOW_UP_INTENT = 0.25
+FOCUS_WEIGHT = 0.1
 CARD_LEAD = 0.6  # a card whose sections the answer uses lends its first line above this
 CARD_ALONE = 0.85  # above this a card answers by itself
 TOP_PASSAGES = 3  # passages reported, one per guide section
@@ -134,6 +137,12 @@ class QAService:
         self.card_lead = CARD_LEAD
         self.card_alone = CARD_ALONE
         self._chunk_number = {c.id: n for n, c in enumerate(retriever.index.chunks)}
+        self._subjects = [(re.compile(s.words), s.part) for s in knowledge.subjects]
+
+    def named_part(self, text: str) -> str | None:
+        """The guide part a message names ("the seated ones", "the band one"), if any."""
+        lowered = text.lower()
+        return next((part for words, part in self._subjects if words.search(lowered)), None)
 
     def answer(self, question: str) -> Answer:
         """Answer one question (raises ``InvalidQuestion`` for unusable input)."""
@@ -169,8 +178,9 @@ class QAService:
         alone = self._from_retrieval(alone_retrieval)
         cards = alone_retrieval.ranked_cards()
         relatedness = max(alone_retrieval.best_dense, cards[0][1] if cards else -1.0)
+        named_new = new_subject(topic.text, cleaned)
         prefer_topic = leans_on_context(cleaned, relatedness) and not (
-            NEW_SUBJECT_ALONE and new_subject(topic.text, cleaned) and alone.in_scope
+            NEW_SUBJECT_ALONE and named_new and alone.in_scope
         )
         # The topic's reading is worked out only when it can change the answer: for a
         # message that leans on it, or to rescue a decline of a message about the guide
@@ -186,11 +196,17 @@ class QAService:
                 vector=mixed / np.linalg.norm(mixed),
                 intent_text=cleaned,
                 intent_weight=FOLLOW_UP_INTENT,
+                focus=self.named_part(cleaned) or focus_of(topic),
+                focus_weight=FOCUS_WEIGHT,
             )
         )
         use_topic = together.in_scope or not alone.in_scope if prefer_topic else together.in_scope
         if use_topic:
             answer = together.model_copy(update={"question": cleaned})
+            if not answer.in_scope:
+                # A declined follow-up keeps what the chat was about: "so what's the right
+                # way?" after it is still read with the calves, not with the decline alone.
+                return answer, next_topic(combined, topic.sections)
             return answer, _about(combined, answer)
         return alone, _about(cleaned, alone)
 

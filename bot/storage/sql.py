@@ -114,8 +114,6 @@ def _unprocessed() -> sa.ColumnElement[bool]:
     return ~sa.exists(done)
 
 
-
-
 class _SqlSession(UserSession):
     """Reads go to the database at once; writes are buffered until :meth:`commit`."""
 
