@@ -41,15 +41,19 @@ _PATTERNS: dict[str, list[str]] = {
         rf"\b(?:pop|popped|popping|snap|snapped|snapping|crack(?:ed)?|twang)\b[^.!?]{{0,50}}\b{_BODY}",
         rf"\b{_BODY}[^.!?]{{0,50}}\b(?:pop|popped|popping|snap|snapped|snapping|crack(?:ed)?|twang)\b",
         r"\b(?:felt|heard|there was|i had|got) (?:a |an |this |some )?(?:loud |sudden |huge |big )?(?:pop|snap|crack|twang)\b",
-        r"\b(?:kick(?:ed)?|hit|struck|shot|whacked|smacked)\b[^.!?]{0,40}\b(?:back of (?:my|the) (?:leg|calf|ankle|heel)|my (?:calf|achilles|heel))",
+        r"\b(?:kick(?:ed)?|boot(?:ed)?|hit|struck|shot|whacked|smacked)\b[^.!?]{0,40}\b(?:back of (?:my|the) (?:leg|calf|ankle|heel)|my (?:calf|achilles|heel))",
         r"\blike (?:someone|somebody|something|a ball|a rock|a stone)[^.!?]{0,30}\b(?:kick|hit|struck|threw|shot|smack)",
         r"\b(?:tore|torn|rupture[sd]?|ripped) (?:my )?(?:achill\w*|calf)",
         r"\b(?:tore|torn|ripped|rupture[sd]?) (?:something|a muscle) (?:in|at) (?:my|the) (?:calf|achill\w*|lower leg|heel)",
         r"\bmy (?:achill\w*|calf)[^.!?]{0,30}\b(?:tore|torn|rupture[sd]?|ripped|snapped)\b",
         rf"\b{_CANT} (?:\w+ ){{0,3}}(?:stand|get|go|rise|come up|push up|lift (?:myself )?up)\b[^.!?]{{0,20}}\b(?:on|onto|up on) (?:my |the )?(?:toes|tip ?toes?|tippy ?toes|tiptoes?|ball of)",
         rf"\b{_CANT} (?:\w+ ){{0,2}}push off\b",
-        r"\bno (?:push[- ]off|power to push)\b",
-        r"\b(?:someone|somebody|something)\b[^.!?]{0,20}\b(?:kick|hit|struck|shot|whack|smack)\w*\b[^.!?]{0,25}\b(?:leg|calf|heel|ankle|achill\w*)\b",
+        r"(?#own-negation)\bno (?:push[- ]off|power to push)\b(?![- ](?:problems?|issues?|pain|trouble))",
+        r"\b(?:someone|somebody|something)\b[^.!?]{0,20}\b(?:kick|boot|hit|struck|shot|whack|smack)\w*\b[^.!?]{0,25}\b(?:leg|calf|heel|ankle|achill\w*)\b",
+        # The tendon "went bang" (or twang, ping); the squeeze (Thompson) test: squeezing
+        # the calf does not move the foot.
+        r"\b(?:achill\w*|calf|tendon|heel)\b[^.!?]{0,20}\b(?:went|goes|gone|go) (?:\w+ )?(?:bang|twang|ping|pop|snap)\b",
+        r"(?#own-negation)\bsqueez\w*(?: \w+){0,3}\b[^.!?]{0,30}\b(?:didn'?t|didnt|did not|doesn'?t|doesnt|does not|won'?t|no) (?:\w+ )?(?:move|movement|point|react)\w*",
         r"\b(?:ripping|tearing|torn) (?:feeling|sensation)\b",
         rf"\b{_CANT} (?:\w+ ){{0,2}}(?:tip ?toe|tiptoe|tippy ?toe)",
         # "Like being hit by a stone" while doing something (not "calves feel like I was
@@ -64,6 +68,9 @@ _PATTERNS: dict[str, list[str]] = {
         r"\b(?:bent funny|looks deformed|deformed|at a (?:weird|funny|strange|odd) angle|out of place|bone (?:sticking|poking) out|"
         r"out of shape|(?:bent|facing|pointing) (?:in )?(?:the wrong way|(?:a|the) (?:weird|wrong|funny|strange|odd) (?:way|direction))|looks (?:crooked|bent))\b",
         r"\b(?:unable|impossible) to (?:bear|take) weight\b",
+        # The Ottawa rules' "unable to take four steps", in people's words.
+        rf"\b{_CANT} (?:\w+ ){{0,2}}(?:take|walk|manage|do) (?:even |more than )?(?:4|four|a few|2|two|3|three) steps\b",
+        r"\b(?:walk\w*|tak\w*|manag\w*) (?:even |more than )?(?:4|four|a few|2|two|3|three) steps\b[^.!?]{0,20}\b(?:is |was )?(?:impossible|agony|no way)\b",
         r"\bnon[- ]weight[- ]bearing\b",
         r"\b(?:had to be|have to be|got) carried\b",
     ],
@@ -93,7 +100,7 @@ _PATTERNS: dict[str, list[str]] = {
         r"\b(?:numb|numbness|numbed|tingl\w*|pins (?:and|&|n) needles)\b",
         r"\b(?:electric(?:al)?|shooting|zapping|zaps?)\b[^.!?]{0,40}\b(?:leg|foot|feet|calf|toes|heel|sole)\b",
         rf"\b{_CANT} (?:\w+ ){{0,2}}feel (?:my )?(?:foot|feet|toes|heel|leg)\b",
-        r"\b(?:foot drop|dropped foot|floppy foot|foot (?:is )?(?:slapping|flopping|dragging)|drag(?:ging)? my foot)\b",
+        r"\b(?:foot drop|dropped foot|floppy foot|foot (?:feels|is|went|goes|feeling) floppy|foot (?:is )?(?:slapping|flopping|dragging)|drag(?:ging)? my foot)\b",
         r"\bburning\b[^.!?]{0,40}\b(?:down (?:my|the) leg|into (?:my|the) (?:foot|toes))",
         r"\b(?:lost|losing|loss of) (?:all )?(?:feeling|sensation)\b",
     ],
@@ -121,6 +128,12 @@ _PATTERNS: dict[str, list[str]] = {
         r"^(?=.*\b(?:wound|cut|incision|scar|stitches|graze|blister|bite)\b)"
         r"(?=.*\b(?:red|redness|hot|swollen|inflamed)\b)"
         r"(?=.*\b(?:ooz\w*|pus|discharg\w*|smell\w*|stink\w*)\b)",
+    ],
+    # Muscle breakdown after extreme exercise: dark urine with sore or swollen muscles.
+    "rhabdomyolysis": [
+        r"^(?=.*\b(?:pee|urine|wee|piss)\b[^.!?]{0,30}\b(?:dark|brown|cola|coke|tea|black|red)\w*)"
+        r"(?=.*\b(?:calf|calves|legs?|muscles?|quads?|thighs?)\b)",
+        r"\b(?:dark|brown|cola|coke|tea)[- ](?:colou?red )?(?:pee|urine|wee)\b",
     ],
     "plantar_fascia_rupture": [
         r"\b(?:ruptured|tore|torn|snapped|ripped) (?:my |the )?plantar\b",
@@ -160,6 +173,7 @@ _AFTER_INJURY: dict[str, list[str]] = {
         r"\b(?:press\w*|push\w*|touch\w*|squeez\w*|pok\w*)\b[^.!?]{0,50}\b(?:bon(?:e|y)|heel|ankle bone)\b[^.!?]{0,40}"
         rf"{_AGONY}",
         rf"{_AGONY}[^.!?]{{0,40}}\b(?:press\w*|touch\w*|squeez\w*|pok\w*)\b[^.!?]{{0,30}}\b(?:bon(?:e|y)|heel|ankle bone)\b",
+        rf"\b(?:bon(?:e|y)|ankle bone)\b[^.!?]{{0,30}}{_AGONY}[^.!?]{{0,15}}\b(?:to (?:the )?touch|to press|when (?:i )?(?:press|touch))",
     ],
     "rapid_swelling_bruising": [
         r"\b(?:swell\w*|swollen|puff\w*|blew up|blown up|balloon\w*)\b[^.!?]{0,30}\b(?:like|the size of|as big as) (?:a |an )?(?:balloon|golf ?ball|tennis ball|egg|grapefruit|orange|melon|softball|baseball)",
@@ -220,6 +234,7 @@ _HEDGE = re.compile(
 _BONE = re.compile(
     r"\b(?:bon(?:e|es|y)|shin ?bones?|shins?|tibia|fibula|metatarsals?|top of (?:my|the|his|her) foot)\b"
 )
+_MUSCLE = re.compile(r"\b(?:calf|calves|achill\w*|soleus|gastroc\w*|muscles?|tendons?|arch)\b")
 _OVERLOAD = re.compile(
     r"\b(?:mileage|marathon|miles|km|k a week|distance|volume|running|runs?|ran|training|upped|increased|"
     r"ramped|doubled|marching|marches|route march\w*)\b"
@@ -239,10 +254,11 @@ _SEVERE_PAIN = re.compile(
     r"(?:way|much|far) (?:more|worse) than (?:normal|usual|it should|expected|i'?d expect)|"
     r"(?:way|much|far) worse than normal|like (?:it'?s|it is) going to (?:burst|explode)|"
     r"painkillers? (?:don'?t|do not|aren'?t|are not|isn'?t|not) (?:help|touch|work|do)\w*|"
-    r"hurts like crazy|keeps? getting worse|getting worse and worse)\b"
+    r"hurts like crazy|keeps? getting worse|getting worse and worse|"
+    r"(?:hurts?|hurting|pain\w*|sore) (?:so|too) (?:bad|much)\W+(?:\w+\W+){0,2}(?:can'?t|cant|cannot) sleep)\b"
 )
 _TENSE = re.compile(
-    r"\b(?:rock hard|hard as (?:a )?rock|tight|tense|swollen|swelling|shiny|hard)\b"
+    r"\b(?:rock hard|hard as (?:a )?rock|tight|tense|swollen|swelling|shiny|hard|(?:tight|hard) as (?:a )?drums?)\b"
 )
 # One calf's symptoms and a reason for a clot (NICE CG92 and NHS risk factors): the two can
 # be sentences apart ("my calf is swollen and warm. I flew back from Sydney yesterday").
@@ -342,7 +358,8 @@ def _negated(text: str, start: int) -> bool:
 
 _RECENT = re.compile(
     r"\b(?:today|yesterday|tonight|this (?:morning|afternoon|evening|week)|last night|just now|"
-    r"an hour ago|re-?(?:injur|ruptur|tore|tear)\w*|now (?:it|i|my)|since then|"
+    r"an hour ago|re-?(?:injur|ruptur|tore|tear)\w*|now (?:it|i|my)|"
+    r"since (?:the weekend|last night|this morning|(?:mon|tues|wednes|thurs|fri|satur|sun)day)|"
     r"(?:did it|done it|tore it|hurt it|injured it|went|gone|popped|snapped|happened|broke it) again)\b"
 )
 # Told as the past: explicit years, months or seasons ago, or healed and back to normal. Not
@@ -461,9 +478,10 @@ def _last_word_at(match: re.Match[str]) -> int:
 
 def _counts(sentence: str, match: re.Match[str]) -> bool:
     """A match counts unless its first or last word is denied, or its "pop" is no event."""
+    own_negation = match.re.pattern.startswith("(?#own-negation)")  # "no push off"
     return (
         not _negated(sentence, match.start())
-        and not _negated(sentence, _last_word_at(match))
+        and (own_negation or not _negated(sentence, _last_word_at(match)))
         and _is_event(sentence, match)
         and not _someone_elses(sentence, match)
     )
@@ -591,14 +609,18 @@ def _lasting_swelling(sentences: list[str]) -> bool:
 
 
 def _stress_fracture(text: str) -> bool:
+    """A bone that hurts now in a stress fracture's way. The bone may be named in another
+    sentence ("stress fracture in my 2nd metatarsal last year. now one spot on top hurts
+    when i press it"), but then the sign's own sentence must name no muscle."""
     live = [s for s in _sentences(text) if not _told_as_past(s)]
+    named = bool(_BONE.search(text))
     signs = any(
-        not _negated(s, m.start()) and _BONE.search(s)
+        not _negated(s, m.start()) and (_BONE.search(s) or (named and not _MUSCLE.search(s)))
         for s in live
         for m in _STRESS_SIGN.finditer(s)
     )
     joined = " ".join(live)
-    return signs and bool(_BONE.search(joined)) and bool(_OVERLOAD.search(joined))
+    return signs and named and bool(_OVERLOAD.search(joined))
 
 
 def _compartment(text: str) -> bool:

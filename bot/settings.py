@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     eval_dirs: list[Path] = Field(
         default_factory=lambda: [
             PROJECT_ROOT / "tests" / "eval",
+            PROJECT_ROOT / "tests" / "eval" / "blind-r1",
             PROJECT_ROOT.parent / "shared" / "eval",
         ],
         description="Folders of eval JSONL files for `calfcoach eval`.",

@@ -87,8 +87,12 @@ ORDINARY = (
 
 
 REAL_WORLD = SHARED_EVAL / "real-world"
+# Blind sets, folded in after their first-contact figures were reported (README).
+BLIND = sorted(OWN_EVAL.glob("blind-*"))
 RED_ALL = RED + _questions(REAL_WORLD / "red_flags.jsonl")
+RED_ALL += [q for folder in BLIND for q in _questions(folder / "red_flags.jsonl")]
 ORDINARY_ALL = ORDINARY + _questions(REAL_WORLD / "not_red_flags.jsonl")
+ORDINARY_ALL += [q for folder in BLIND for q in _questions(folder / "not_red_flags.jsonl")]
 WORDING = load_facts().triage_text
 
 
@@ -210,6 +214,39 @@ def test_rules_for_time_hedges_and_risk_context(message: str, kind: str | None) 
         ("my left foot is colder and paler than the right", "foot_circulation"),
         ("my toes look bluish compared to the other foot", "foot_circulation"),
         ("my feet get cold on winter runs", None),
+        # From the first blind set (round 1): signs in words the rules did not read.
+        (
+            "felt like someone booted me in the back of the ankle, nobody there",
+            "achilles_calf_rupture",
+        ),
+        (
+            "achilles went bang on a box jump, squeeze test = foot didnt move",
+            "achilles_calf_rupture",
+        ),
+        ("walking flat footed but theres no push off at all", "achilles_calf_rupture"),
+        ("i have no push-off problems, just tight calves", None),
+        (
+            "started the pill 2 months ago and since the weekend my right calf is hot to touch",
+            "suspected_dvt",
+        ),
+        (
+            "stress fracture in my metatarsal last year. now one spot on top hurts when i "
+            "press it and aches in bed at night, marathon in 5 weeks",
+            "suspected_fracture",
+        ),
+        ("one spot in my calf aches at night after long runs", None),
+        (
+            "went over on my foot, the bony bump is really painful to touch, walking 4 steps "
+            "is impossible",
+            "suspected_fracture",
+        ),
+        (
+            "calf burnout challenge yesterday, calves swollen and tight as drums, pee is dark "
+            "like cola",
+            "rhabdomyolysis",
+        ),
+        ("my calves hurt so bad i cant sleep and theyre tight as drums", "compartment_syndrome"),
+        ("sprained it 6 years ago (fine since) and another 3 times since then, why", None),
     ],
 )
 def test_rules_read_signs_told_in_everyday_words(message: str, kind: str | None) -> None:
