@@ -28,6 +28,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -358,6 +359,12 @@ class SqlStore(Store):
             )
             self._writer = threading.Lock()
             self._sqlite_transactions(self._sync, timeout)
+            # SQLite work runs on a thread of its own, not on the loop's default executor:
+            # there it queued behind up to ENGINE_WORKERS engine steps (encode, search), so
+            # a 1 ms write waited for CPU-bound answers. Writes are serialised anyway, and
+            # reads take well under a millisecond. Measured (Telegram e2e, 50 users): flat
+            # out 113 -> 147 updates/s, p99 at 100/s 384 -> 103 ms.
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
         else:
             from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -414,7 +421,8 @@ class SqlStore(Store):
 
     async def _run(self, work: Work[T], write: bool) -> T:
         if self.is_sqlite:
-            return await asyncio.to_thread(self._in_thread, work, write)
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._executor, self._in_thread, work, write)
         transaction = self._async.begin() if write else self._async.connect()
         async with transaction as conn:
             return await conn.run_sync(work)
@@ -444,7 +452,8 @@ class SqlStore(Store):
         rows do not linger in ``-wal`` until some later checkpoint (``secure_delete``
         has already zeroed them in the database pages)."""
         if self.is_sqlite:
-            await asyncio.to_thread(self._checkpoint)
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self._executor, self._checkpoint)
 
     def _checkpoint(self) -> None:
         with self._writer, self._sync.connect() as conn:
