@@ -767,6 +767,7 @@ class SqlStore(Store):
 
     async def close(self) -> None:
         if self.is_sqlite:
+            self._executor.shutdown(wait=False)
             self._sync.dispose()
         else:
             await self._async.dispose()
