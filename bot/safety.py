@@ -41,7 +41,7 @@ _PATTERNS: dict[str, list[str]] = {
         rf"\b(?:pop|popped|popping|snap|snapped|snapping|crack(?:ed)?|twang)\b[^.!?]{{0,50}}\b{_BODY}",
         rf"\b{_BODY}[^.!?]{{0,50}}\b(?:pop|popped|popping|snap|snapped|snapping|crack(?:ed)?|twang)\b",
         r"\b(?:felt|heard|there was|i had|got) (?:a |an |this |some )?(?:loud |sudden |huge |big )?(?:pop|snap|crack|twang)\b",
-        r"\b(?:kick(?:ed)?|boot(?:ed)?|hit|struck|shot|whacked|smacked)\b[^.!?]{0,40}\b(?:back of (?:my|the) (?:leg|calf|ankle|heel)|my (?:calf|achilles|heel))",
+        r"\b(?:kick(?:ed)?|boot(?:ed)?|hit|struck|(?<!cortisone )(?<!steroid )(?<!prp )shot(?! for\b)|whacked|smacked)\b[^.!?]{0,40}\b(?:back of (?:my|the) (?:leg|calf|ankle|heel)|my (?:calf|achilles|heel))",
         r"\blike (?:someone|somebody|something|a ball|a rock|a stone)[^.!?]{0,30}\b(?:kick|hit|struck|threw|shot|smack)",
         r"\b(?:tore|torn|rupture[sd]?|ripped) (?:my )?(?:achill\w*|calf)",
         r"\b(?:tore|torn|ripped|rupture[sd]?) (?:something|a muscle) (?:in|at) (?:my|the) (?:calf|achill\w*|lower leg|heel)",
@@ -49,7 +49,7 @@ _PATTERNS: dict[str, list[str]] = {
         rf"\b{_CANT} (?:\w+ ){{0,3}}(?:stand|get|go|rise|come up|push up|lift (?:myself )?up)\b[^.!?]{{0,20}}\b(?:on|onto|up on) (?:my |the )?(?:toes|tip ?toes?|tippy ?toes|tiptoes?|ball of)",
         rf"\b{_CANT} (?:\w+ ){{0,2}}push off\b",
         r"(?#own-negation)\bno (?:push[- ]off|power to push)\b(?![- ](?:problems?|issues?|pain|trouble))",
-        r"\b(?:someone|somebody|something)\b[^.!?]{0,20}\b(?:kick|boot|hit|struck|shot|whack|smack)\w*\b[^.!?]{0,25}\b(?:leg|calf|heel|ankle|achill\w*)\b",
+        r"\b(?:someone|somebody|something)\b[^.!?]{0,20}\b(?:kick|boot|hit|struck|(?<!cortisone )(?<!steroid )shot(?! for\b)|whack|smack)\w*\b[^.!?]{0,25}\b(?:leg|calf|heel|ankle|achill\w*)\b",
         # The tendon "went bang" (or twang, ping); the squeeze (Thompson) test: squeezing
         # the calf does not move the foot.
         r"\b(?:achill\w*|calf|tendon|heel)\b[^.!?]{0,20}\b(?:went|goes|gone|go) (?:\w+ )?(?:bang|twang|ping|pop|snap)\b",
@@ -219,7 +219,7 @@ _FRACTURE = [
 ]
 _OLD_INJURY = re.compile(
     r"\b(?:\d+|a|an|one|two|three|four|five|six|few|several|many|couple(?: of)?) (?:years?|months?|weeks?) ago\b"
-    r"|\bin (?:19|20)\d\d\b|\b(?:last|previous) (?:year|season|summer|winter|spring|autumn|fall)\b"
+    r"|\byears ago\b|\bin (?:19|20)\d\d\b|\b(?:last|previous) (?:year|season|summer|winter|spring|autumn|fall)\b"
     r"|\b(?:healed|recover\w*|rehab\w*|cleared|cast (?:is |came |come )?off|"
     r"out of (?:the |my )?cast|post[- ]?(?:fracture|op|surgery)|old (?:fracture|break|injury)|"
     r"as a (?:kid|child|teen\w*)|years back|long ago|fully fine|fine now)\b"
@@ -366,7 +366,7 @@ _RECENT = re.compile(
 # "rehab" (people ask how to rehab a fresh tear) and not "weeks ago" on its own.
 _RESOLVED = re.compile(
     r"\b(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|few|several|many|couple(?: of)?) "
-    r"(?:years?|yrs?|months?|seasons?|summers?|winters?) (?:ago|back)\b"
+    r"(?:years?|yrs?|months?|seasons?|summers?|winters?) (?:ago|back)\b|\byears (?:ago|back)\b"
     r"|\bin (?:19|20)\d\d\b|\bback in\b|\b(?:last|previous) (?:year|season|summer|winter|spring|autumn|fall)\b"
     r"|\b(?:fully |all )?(?:healed|recovered|resolved|cleared|discharged)\b|\b(?:fine|good|ok|okay) now\b"
     r"|\bback (?:to|playing|running|training|lifting|at)\b|\bas a (?:kid|child|teen\w*)\b|\byears back\b|\blong ago\b"
@@ -658,6 +658,11 @@ _SETTLES = re.compile(
     r"(?:fine|ok|okay|good|better|normal) (?:by|after|once|within|again)|"
     r"(?:goes|went|go|disappears?|disappeared) (?:\w+ )?after (?:a |an )?(?:\w+ )?(?:minute|min|rest|while))\b"
     r"|\bfirst (?:few |couple of )?steps\b|\b(?:every|each) morning\b"
+    # A pain that comes with an activity and is told as a pattern ("gets pain on the
+    # inside of her ankle after walks"), not as something that happened.
+    r"|\b(?:gets?|getting) (?:\w+ )?(?:pain|aches?|sore\w*|tight\w*)\b[^.!?]{0,40}\bafter (?:\w+ )?"
+    r"(?:walks?|runs?|runn\w+|sessions?|games?|training|work|hikes?)\b"
+    r"|\b(?:after|during) (?:every|each) (?:walk|run|session|game|workout)\b"
     r"|\bstiff\w*\b[^.!?]{0,40}\b(?:in the morning|first thing|out of bed)\b"
 )
 _NOT_SETTLING = re.compile(

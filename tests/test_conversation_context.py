@@ -71,6 +71,8 @@ async def test_near_domain_subjects_are_declined_by_name(talk: Talk) -> None:
     assert shoes.kind == "out_of_scope" and "shoes" in shoes.text
     protein = await talk.answer("how much protein should i eat to grow my calves")
     assert protein.kind == "out_of_scope" and "diet" in protein.text
+    genetics = await talk.answer("are calf genetics a thing? can you fix high calf insertions")
+    assert genetics.kind == "out_of_scope" and "genetics" in genetics.text
     mixed = await talk.answer("how do i fix a weak tibialis posterior, do i need orthotics")
     assert mixed.kind != "out_of_scope"  # the in-scope half is answered
 

@@ -247,6 +247,11 @@ def test_rules_for_time_hedges_and_risk_context(message: str, kind: str | None) 
         ),
         ("my calves hurt so bad i cant sleep and theyre tight as drums", "compartment_syndrome"),
         ("sprained it 6 years ago (fine since) and another 3 times since then, why", None),
+        # From the blind conversations (round 1): an old break told without a count, and
+        # an injection "shot" for the achilles.
+        ("my foot feels limited since i broke my ankle years ago", None),
+        ("my doctor offered a cortisone shot for my achilles, should i take it", None),
+        ("felt like i got shot in the back of my calf while sprinting", "achilles_calf_rupture"),
     ],
 )
 def test_rules_read_signs_told_in_everyday_words(message: str, kind: str | None) -> None:
@@ -417,3 +422,14 @@ def test_a_rule_is_never_held_back_by_the_vote_gates(always_votes: Triager) -> N
         np.zeros(4, dtype=np.float32),
     )
     assert "achilles_calf_rupture" in result.ids
+
+
+def test_a_recurring_pain_told_as_a_pattern_is_not_an_emergency(qa: QAService) -> None:
+    """The vote alone raised a compartment syndrome and a clot for this (blind round 1)."""
+    message = (
+        "unrelated but my mum is 58, flat feet, and gets pain on the inside of her ankle "
+        "after walks. could that be one of these calf muscles"
+    )
+    assert not qa.answer(message).red_flag
+    swollen = "my calf gets sore after runs since the long flight, and its swollen and warm"
+    assert qa.answer(swollen).red_flag  # a rule is never held back
