@@ -149,6 +149,8 @@ class Retriever:
         intent_weight: float | None = None,
         focus: str | None = None,
         focus_weight: float = 0.0,
+        avoid: str | None = None,
+        avoid_weight: float = 0.0,
     ) -> Retrieval:
         """Rank chunks for ``question``; pass ``vector`` when it was encoded in a batch.
 
@@ -171,6 +173,8 @@ class Retriever:
                 score = score + (intent_weight or self.weights.intent) * mask
         if focus and focus_weight:
             score = score + focus_weight * self._focus_mask(focus)
+        if avoid and avoid_weight:
+            score = score - avoid_weight * self._focus_mask(avoid)
         order = np.argsort(-score)[:k]
 
         def hit(i: int) -> Hit:

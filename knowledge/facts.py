@@ -87,7 +87,8 @@ def check_against_guide(knowledge: Knowledge, guide: Guide) -> list[str]:
             if text:
                 check_quote(exercise.id, text)
     for subject in knowledge.subjects:
-        check_section(f"subjects.{subject.id}", subject.part)
+        for path in (subject.part, *subject.after):
+            check_section(f"subjects.{subject.id}", path)
     for entry in knowledge.faq:
         for path in entry.sections:
             check_section(entry.id, path)

@@ -493,6 +493,11 @@ class Subject(BaseModel):
     id: str = Field(pattern=r"^[a-z0-9_]{1,40}$")
     words: str = Field(description="Regular expression over the lower-cased message.")
     part: str = Field(description="A guide section path: the part the words point at.")
+    after: tuple[str, ...] = Field(
+        default=(),
+        description="Only while the chat is about one of these guide parts: 'the band one' "
+        "is band inversion after the tibialis posterior, band eversion after the peroneals.",
+    )
 
     @field_validator("words")
     @classmethod

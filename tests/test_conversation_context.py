@@ -150,3 +150,12 @@ async def test_a_generic_follow_up_is_read_with_the_chat(talk: Talk) -> None:
     assert wrong.kind != "out_of_scope", wrong.text
     right = await talk.answer("so what's the right way")
     assert right.kind != "out_of_scope", right.text
+
+
+async def test_a_follow_up_asking_another_part_gets_it_and_the_right_band(talk: Talk) -> None:
+    await talk.answer("my heel rolls in when i do single leg raises, physio noticed")
+    ignore = await talk.answer("what happens if i ignore it")
+    assert ignore.answer is not None and ignore.answer.sources[0].section.endswith("Consequences")
+    await talk.answer("exercises?")
+    band = await talk.answer("how many sets of the band one")
+    assert "inversion" in band.text and "eversions" not in band.text, band.text
