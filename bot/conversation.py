@@ -147,7 +147,7 @@ class Conversations:
         self, incoming: Incoming, pressed: str | None, special: Special | None
     ) -> tuple[Outcome, Notices]:
         notices = Notices()
-        async with self.store.session(incoming.key) as session:
+        async with self.store.session(incoming.key, update_id=incoming.update_id) as session:
             if incoming.update_id is not None and not await session.claim_update(
                 incoming.update_id
             ):

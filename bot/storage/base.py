@@ -220,10 +220,13 @@ class Store(ABC):
     coaching: CoachRegistry
 
     @abstractmethod
-    def session(self, key: UserKey) -> AbstractAsyncContextManager[UserSession]:
+    def session(
+        self, key: UserKey, *, update_id: int | None = None
+    ) -> AbstractAsyncContextManager[UserSession]:
         """Load the state of the user ``(channel, user_id)``; commit the session's writes
         on normal exit (raising :class:`Conflict` if the user changed meanwhile), drop them
-        on error."""
+        on error. ``update_id``: the update the session will claim; a store may read what
+        the claim needs in the same round trip as the state."""
 
     @abstractmethod
     async def claim_due_reminders(

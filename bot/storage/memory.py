@@ -261,7 +261,9 @@ class MemoryStore(Store):
         return self.owners.get((channel, address, message_id))
 
     @asynccontextmanager
-    async def session(self, key: UserKey) -> AsyncIterator[UserSession]:
+    async def session(
+        self, key: UserKey, *, update_id: int | None = None
+    ) -> AsyncIterator[UserSession]:
         async with self._locks.hold(key):
             session = _MemorySession(self, key)
             yield session

@@ -106,6 +106,28 @@ def _outbox_entry(row: Any) -> OutboxEntry:
     )
 
 
+def _claim_info(conn: sa.Connection, key: UserKey, update_id: int) -> tuple[bool, list[int]]:
+    """Whether ``update_id`` was processed, and the user's earlier updates still waiting
+    in the inbox (which must be applied first)."""
+    channel, user_id = key
+    query = sa.select(processed_updates.c.update_id).where(
+        processed_updates.c.channel == channel, processed_updates.c.update_id == update_id
+    )
+    if conn.scalar(query) is not None:
+        return True, []
+    earlier = (
+        sa.select(inbox.c.update_id)
+        .where(
+            inbox.c.channel == channel,
+            inbox.c.user_id == user_id,
+            inbox.c.update_id < update_id,
+            _unprocessed(),
+        )
+        .order_by(inbox.c.update_id)
+    )
+    return False, [int(u) for u in conn.scalars(earlier)]
+
+
 def _unprocessed() -> sa.ColumnElement[bool]:
     """Inbox rows without a processed_updates row: received, not yet processed."""
     done = sa.select(processed_updates.c.update_id).where(
@@ -119,9 +141,16 @@ class _SqlSession(UserSession):
     """Reads go to the database at once; writes are buffered until :meth:`commit`."""
 
     def __init__(
-        self, store: SqlStore, key: UserKey, state: ConversationState, version: int | None
+        self,
+        store: SqlStore,
+        key: UserKey,
+        state: ConversationState,
+        version: int | None,
+        claims: dict[int, tuple[bool, list[int]]] | None = None,
     ) -> None:
         self._store, self.state = store, state
+        # What claim_update needs, read with the state (one read transaction less).
+        self._claims = claims or {}
         self._channel, self._user = key
         self._version = version  # None: the user has no row yet
         self._state: ConversationState | None = None
@@ -132,21 +161,11 @@ class _SqlSession(UserSession):
         self._deleted = False
 
     async def claim_update(self, update_id: int) -> bool:
-        def seen(conn: sa.Connection) -> tuple[bool, list[int]]:
-            query = sa.select(processed_updates.c.update_id).where(
-                processed_updates.c.channel == self._channel,
-                processed_updates.c.update_id == update_id,
-            )
-            if conn.scalar(query) is not None:
-                return True, []
-            earlier = (
-                sa.select(inbox.c.update_id)
-                .where(self._mine(inbox), inbox.c.update_id < update_id, _unprocessed())
-                .order_by(inbox.c.update_id)
-            )
-            return False, [int(u) for u in conn.scalars(earlier)]
-
-        processed, earlier = await self._store.read(seen)
+        prefetched = self._claims.pop(update_id, None)
+        if prefetched is None:
+            key = (self._channel, self._user)
+            prefetched = await self._store.read(lambda conn: _claim_info(conn, key, update_id))
+        processed, earlier = prefetched
         if processed:
             return False
         if earlier:
@@ -686,24 +705,28 @@ class SqlStore(Store):
             await engine.dispose()
 
     @asynccontextmanager
-    async def session(self, key: UserKey) -> AsyncIterator[UserSession]:
+    async def session(
+        self, key: UserKey, *, update_id: int | None = None
+    ) -> AsyncIterator[UserSession]:
         channel, user_id = key
 
-        def load(conn: sa.Connection) -> Any:
-            return conn.execute(
+        def load(conn: sa.Connection) -> tuple[Any, dict[int, tuple[bool, list[int]]]]:
+            row = conn.execute(
                 sa.select(conversations.c.state, conversations.c.version).where(
                     conversations.c.channel == channel, conversations.c.user_id == user_id
                 )
             ).first()
+            claims = {} if update_id is None else {update_id: _claim_info(conn, key, update_id)}
+            return row, claims
 
         async with self._locks.hold(key):
-            row = await self.read(load)
+            row, claims = await self.read(load)
             state = (
                 ConversationState.model_validate(row.state)
                 if row
                 else ConversationState.new(user_id)
             )
-            session = _SqlSession(self, key, state, row.version if row else None)
+            session = _SqlSession(self, key, state, row.version if row else None, claims)
             yield session
             await session.commit()
 
