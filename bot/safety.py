@@ -107,12 +107,14 @@ _PATTERNS: dict[str, list[str]] = {
     "suspected_pe": [
         r"\bchest (?:pain|pains|tight\w*|pressure|hurts|is hurting|feels tight)\b",
         r"\btight chest\b",
+        # A racing heart at rest ("heart 120 just sitting"), with the calf checked below.
+        r"\bheart\b[^.!?]{0,15}\b(?:racing|pounding|1[0-9]{2}|hammering)\b",
         r"\bcough\w*\b[^.!?]{0,40}\bblood\b",
         r"\bpain\w*\b[^.!?]{0,50}\b(?:when|while|as|on) (?:i )?(?:breath\w*|inhal\w*|take a (?:deep )?breath)",
         rf"\b{_CANT} (?:\w+ ){{0,1}}catch (?:my |a )?breath\b",
         r"\b(?:get|gets|getting|got) puffed\b",
         r"\b(?:pain|tightness|pressure) in (?:my|the) chest\b",
-        r"\b(?:short(?:ness)? of breath|breathless\w*|can'?t (?:catch my )?breathe?|hard to breathe|struggling to breathe|trouble breathing|difficulty breathing|coughing (?:up )?blood|out of breath)\b",
+        r"\b(?:short(?:ness)? of breath|breath(?:ing)? (?:is |feels )?short|short breath|breathless\w*|can'?t (?:catch my )?breathe?|hard to breathe|struggling to breathe|trouble breathing|difficulty breathing|coughing (?:up )?blood|out of breath)\b",
         r"\bpain\w* (?:when|while|as) (?:i )?(?:breathe|breathing|inhale|take a (?:deep )?breath)",
         # Chest pain worse on breathing in, told without "pain": "it hurts to take a deep
         # breath" (counted only with a painful or swollen calf, below).
@@ -234,6 +236,13 @@ _HEDGE = re.compile(
 _BONE = re.compile(
     r"\b(?:bon(?:e|es|y)|shin ?bones?|shins?|tibia|fibula|metatarsals?|top of (?:my|the|his|her) foot)\b"
 )
+_STRESS_KINDS = re.compile(
+    r"(?P<spot>\b(?:one|a|single|exact|specific|particular|tiny|small|precise) (?:\w+ )?(?:spot|point)\b"
+    r"|\bpinpoint\b)"
+    r"|(?P<rest>\b(?:at night|in bed|at rest|when resting|while resting|even (?:walking|resting|at rest|"
+    r"when i'?m resting|when resting|lying|sitting)))"
+    r"|(?P<worse>\b(?:getting|got|gets) worse\b)"
+)
 _MUSCLE = re.compile(r"\b(?:calf|calves|achill\w*|soleus|gastroc\w*|muscles?|tendons?|arch)\b")
 _OVERLOAD = re.compile(
     r"\b(?:mileage|marathon|miles|km|k a week|distance|volume|running|runs?|ran|training|upped|increased|"
@@ -278,6 +287,7 @@ _HOURS = r"\d+ ?(?:h|hrs?|hours?)\b\+?"
 _CLOT_RISK = re.compile(
     r"\b(?:flight|flights|flew|flying|plane|long[- ]haul|economy|door to door|jet ?lag\w*|"
     rf"(?:long|{_HOURS}) (?:drive|car ride|trip|journey|coach|bus|train)|"
+    rf"(?:drive|car ride|trip|journey|coach|bus|train|flight)\w* (?:of )?{_HOURS}|"
     rf"(?:drove|driven|driving|sat|sitting|seated|stuck)\b[^.!?]{{0,25}}\b{_HOURS}|"
     r"travell?ing|surgery|operation|op\b|post[- ]?op|arthroscopy|replacement|replaced|cast|plaster|boot|"
     r"bed ?rest|bedridden|(?:stuck|laid up|confined|lying|been|bed-?bound) in bed|in bed (?:for|with|since|all)|"
@@ -396,6 +406,7 @@ def told_as_past(text: str) -> bool:
 _EVENT_WORD = re.compile(r"\b(?:pop|popped|popping|snap|snapped|snapping|crack(?:ed)?|twang)\b")
 _NOT_AN_EVENT = re.compile(
     r"\b(?:to|could|might|would|will|gonna|really|make|makes|making|want|wanna)\s+(?:\w+\s+){0,2}$"
+    r"|\bhow (?:does|do|can|could|would|come) (?:\w+\s+){0,3}$"
 )
 _PAINLESS = re.compile(
     r"\b(?:doesn'?t|does not|didn'?t|don'?t|no|not|never|without) (?:really )?"
@@ -620,7 +631,11 @@ def _stress_fracture(text: str) -> bool:
         for m in _STRESS_SIGN.finditer(s)
     )
     joined = " ".join(live)
-    return signs and named and bool(_OVERLOAD.search(joined))
+    # Two of its signs on a named bone (one spot, and pain at rest or worse for weeks)
+    # need no overload told: "basketball, one point on the bone really tender, aches even
+    # when resting".
+    kinds = {m.lastgroup for m in _STRESS_KINDS.finditer(joined)}
+    return signs and named and (bool(_OVERLOAD.search(joined)) or len(kinds) >= 2)
 
 
 def _compartment(text: str) -> bool:

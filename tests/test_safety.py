@@ -252,6 +252,18 @@ def test_rules_for_time_hedges_and_risk_context(message: str, kind: str | None) 
         ("my foot feels limited since i broke my ankle years ago", None),
         ("my doctor offered a cortisone shot for my achilles, should i take it", None),
         ("felt like i got shot in the back of my calf while sprinting", "achilles_calf_rupture"),
+        # From the second blind set (round 2).
+        (
+            "leg pain one side + breath short + heart 120 just sitting. after bus 20h",
+            "suspected_pe",
+        ),
+        ("one calf aching since the bus 20h from bucharest", "suspected_dvt"),
+        (
+            "basketball, midfoot pain, one point on the bone thats really tender, getting "
+            "worse for weeks and aches even when resting",
+            "suspected_fracture",
+        ),
+        ("achilles is the thickest tendon, so how does it even snap?", None),
     ],
 )
 def test_rules_read_signs_told_in_everyday_words(message: str, kind: str | None) -> None:
