@@ -84,6 +84,14 @@ class Settings(BaseSettings):
         gt=0,
         description="Messages per second across all chats (Telegram allows about 30).",
     )
+    typing_after_seconds: float = Field(
+        default=0.5,
+        ge=0,
+        description=(
+            "Show 'typing...' only when an answer takes longer than this (most take a few ms;"
+            " an extra Bot API call for each would halve the updates a second)."
+        ),
+    )
     webhook_url: str | None = Field(
         default=None, description="Public HTTPS URL Telegram posts updates to; unset = polling."
     )

@@ -95,7 +95,8 @@ def prompts(emulator: BotApiEmulator, user: int, after: int) -> list[str]:
 
 
 # When to kill: at the n-th call of a method to one of the users, i.e. once the batch
-# was fetched and acknowledged (the first "typing"), at the first reply, mid-burst.
+# was fetched and acknowledged (the first "typing", sent at once here), at the first reply,
+# mid-burst.
 KILL_POINTS = [("sendChatAction", 1), ("sendMessage", 1), ("sendMessage", 30)]
 
 
@@ -113,6 +114,7 @@ async def test_sigkill_in_a_burst_loses_nothing_and_applies_each_once(
             "TELEGRAM_BOT_TOKEN": emulator.token,
             "TELEGRAM_API_URL": emulator.url,
             "TELEGRAM_MAX_RATE": "100000",
+            "TYPING_AFTER_SECONDS": "0",  # "typing" at once: the kill point after the ack
             "DATABASE_URL": sql_url,
         }
         bot = await start_bot(emulator, env)
@@ -178,6 +180,7 @@ async def test_sigkill_in_a_webhook_burst_loses_no_acknowledged_update(
             "TELEGRAM_BOT_TOKEN": emulator.token,
             "TELEGRAM_API_URL": emulator.url,
             "TELEGRAM_MAX_RATE": "100000",
+            "TYPING_AFTER_SECONDS": "0",  # "typing" at once: the kill point after the ack
             "DATABASE_URL": url,
             "WEBHOOK_URL": f"http://127.0.0.1:{port}/hook",
             "WEBHOOK_SECRET": "burst-secret",

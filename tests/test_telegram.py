@@ -31,10 +31,12 @@ async def bot(
 ) -> AsyncIterator[BotApiEmulator]:
     emulator = BotApiEmulator()
     await emulator.start()
+    at_once = request.node.get_closest_marker("typing_at_once") is not None
     bot_settings = settings.model_copy(
         update={
             "telegram_bot_token": SecretStr(emulator.token),
             "telegram_api_url": emulator.url,
+            "typing_after_seconds": 0.0 if at_once else settings.typing_after_seconds,
         }
     )
     app = bootstrap(bot_settings, store=MemoryStore(), qa=qa)
@@ -94,7 +96,8 @@ async def test_question_gets_answer_section_and_buttons(bot: BotApiEmulator) -> 
     assert "a:start" in reply.callback_data()  # Start the self-test
     assert any(d.startswith("rq:") for d in reply.callback_data())  # related questions
     assert all(len(d.encode()) <= 64 for d in reply.callback_data())
-    assert any(c.method == "sendChatAction" for c in bot.calls[mark:])
+    # An answer in milliseconds: no "typing..." call (it would cost more than the answer).
+    assert not any(c.method == "sendChatAction" for c in bot.calls[mark:])
     related = next(d for d in reply.callback_data() if d.startswith("rq:"))
     label = next(b["text"] for b in reply.buttons() if b.get("callback_data") == related)
     follow_up = await press(bot, ALICE, reply, related, "<i>Section")
@@ -213,6 +216,15 @@ async def test_two_users_interleaved_keep_their_own_state(bot: BotApiEmulator) -
     await say(bot, ALICE, "23", f"Step 5 of {STEPS}")  # Bob's /back did not move Alice back
 
 
+@pytest.mark.typing_at_once
+async def test_a_slow_answer_shows_typing_first(bot: BotApiEmulator) -> None:
+    mark = len(bot.calls)
+    await say(bot, ALICE, "how do I fix a weak soleus", "<i>Section")
+    methods = [c.method for c in bot.calls[mark:] if c.chat_id == ALICE]
+    assert methods.index("sendChatAction") < methods.index("sendMessage")
+
+
+@pytest.mark.typing_at_once  # the failing "typing" call is made
 async def test_failing_auxiliary_calls_do_not_lose_the_reply(bot: BotApiEmulator) -> None:
     bot.failures["sendChatAction"] = (500, "Internal Server Error")
     bot.failures["sendPhoto"] = (400, "Bad Request: PHOTO_INVALID_DIMENSIONS")

@@ -42,6 +42,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from bot.assessment.models import AssessmentInput, AssessmentResult
 from bot.engine.state import ConversationState
 from bot.notices import notice
+from bot.storage import statements
 from bot.storage.base import (
     Behind,
     Conflict,
@@ -110,31 +111,10 @@ def _claim_info(conn: sa.Connection, key: UserKey, update_id: int) -> tuple[bool
     """Whether ``update_id`` was processed, and the user's earlier updates still waiting
     in the inbox (which must be applied first)."""
     channel, user_id = key
-    query = sa.select(processed_updates.c.update_id).where(
-        processed_updates.c.channel == channel, processed_updates.c.update_id == update_id
-    )
-    if conn.scalar(query) is not None:
+    params = {"b_channel": channel, "b_user": user_id, "b_update": update_id}
+    if conn.scalar(statements.IS_PROCESSED, params) is not None:
         return True, []
-    earlier = (
-        sa.select(inbox.c.update_id)
-        .where(
-            inbox.c.channel == channel,
-            inbox.c.user_id == user_id,
-            inbox.c.update_id < update_id,
-            _unprocessed(),
-        )
-        .order_by(inbox.c.update_id)
-    )
-    return False, [int(u) for u in conn.scalars(earlier)]
-
-
-def _unprocessed() -> sa.ColumnElement[bool]:
-    """Inbox rows without a processed_updates row: received, not yet processed."""
-    done = sa.select(processed_updates.c.update_id).where(
-        processed_updates.c.channel == inbox.c.channel,
-        processed_updates.c.update_id == inbox.c.update_id,
-    )
-    return ~sa.exists(done)
+    return False, [int(u) for u in conn.scalars(statements.EARLIER_WAITING, params)]
 
 
 class _SqlSession(UserSession):
@@ -265,14 +245,19 @@ class _SqlSession(UserSession):
 
     def _commit(self, conn: sa.Connection) -> None:
         try:
-            for update_id in self._updates:
+            if self._updates:
+                now = datetime.now(UTC)
                 conn.execute(
-                    processed_updates.insert().values(
-                        channel=self._channel,
-                        update_id=update_id,
-                        user_id=self._user,
-                        processed_at=datetime.now(UTC),
-                    )
+                    statements.INSERT_PROCESSED,
+                    [
+                        {
+                            "channel": self._channel,
+                            "update_id": update_id,
+                            "user_id": self._user,
+                            "processed_at": now,
+                        }
+                        for update_id in self._updates
+                    ],
                 )
         except IntegrityError as exc:
             raise Conflict(f"update already processed for {self._user}") from exc
@@ -294,7 +279,7 @@ class _SqlSession(UserSession):
                 except IntegrityError as exc:  # a double tap on another replica won
                     raise Conflict(f"reminder of {self._user} set meanwhile") from exc
         if self._outbox is not None:
-            key = conn.execute(outbox.insert().values(**self._outbox)).inserted_primary_key
+            key = conn.execute(statements.INSERT_OUTBOX, self._outbox).inserted_primary_key
             values = self._outbox
             self.outbox = OutboxEntry(
                 int(key[0]),
@@ -311,21 +296,32 @@ class _SqlSession(UserSession):
             raise Conflict(f"conversation of {self._user} changed meanwhile")
 
     def _write_state(self, conn: sa.Connection, state: ConversationState) -> None:
-        values = {"state": state.model_dump(mode="json"), "updated_at": datetime.now(UTC)}
+        dumped, now = state.model_dump(mode="json"), datetime.now(UTC)
         if self._version is None:
             try:
                 conn.execute(
-                    conversations.insert().values(
-                        channel=self._channel, user_id=self._user, version=1, **values
-                    )
+                    statements.INSERT_CONVERSATION,
+                    {
+                        "channel": self._channel,
+                        "user_id": self._user,
+                        "version": 1,
+                        "state": dumped,
+                        "updated_at": now,
+                    },
                 )
             except IntegrityError as exc:
                 raise Conflict(f"conversation of {self._user} was created meanwhile") from exc
             return
         result = conn.execute(
-            conversations.update()
-            .where(self._mine(conversations), conversations.c.version == self._version)
-            .values(version=self._version + 1, **values)
+            statements.UPDATE_STATE,
+            {
+                "b_channel": self._channel,
+                "b_user": self._user,
+                "b_version": self._version,
+                "b_new_version": self._version + 1,
+                "b_state": dumped,
+                "b_updated_at": now,
+            },
         )
         if result.rowcount != 1:
             raise Conflict(f"conversation of {self._user} changed meanwhile")
@@ -531,7 +527,7 @@ class SqlStore(Store):
 
         def pending(conn: sa.Connection) -> list[InboxRow]:
             query = sa.select(inbox).where(
-                inbox.c.channel == channel, inbox.c.user_id == user_id, _unprocessed()
+                inbox.c.channel == channel, inbox.c.user_id == user_id, statements.UNPROCESSED
             )
             if before is not None:
                 query = query.where(inbox.c.update_id < before)
@@ -543,7 +539,7 @@ class SqlStore(Store):
         def waiting(conn: sa.Connection) -> list[InboxRow]:
             query = (
                 sa.select(inbox)
-                .where(inbox.c.received_at < received_before, _unprocessed())
+                .where(inbox.c.received_at < received_before, statements.UNPROCESSED)
                 .order_by(inbox.c.update_id)
                 .limit(limit)
             )
@@ -636,7 +632,11 @@ class SqlStore(Store):
         record_owner = self._insert_ignoring_duplicates(button_messages)
 
         def record(conn: sa.Connection) -> None:
-            conn.execute(outbox.update().where(outbox.c.id == entry.id).values(**values))
+            if done and progress.failed is None:
+                params = {"b_id": entry.id, "b_sent_count": progress.sent_count, "b_sent_at": now}
+                conn.execute(statements.OUTBOX_SENT, params)
+            else:
+                conn.execute(outbox.update().where(outbox.c.id == entry.id).values(**values))
             if owners:
                 conn.execute(record_owner, owners)
 
@@ -711,11 +711,8 @@ class SqlStore(Store):
         channel, user_id = key
 
         def load(conn: sa.Connection) -> tuple[Any, dict[int, tuple[bool, list[int]]]]:
-            row = conn.execute(
-                sa.select(conversations.c.state, conversations.c.version).where(
-                    conversations.c.channel == channel, conversations.c.user_id == user_id
-                )
-            ).first()
+            params = {"b_channel": channel, "b_user": user_id}
+            row = conn.execute(statements.LOAD_STATE, params).first()
             claims = {} if update_id is None else {update_id: _claim_info(conn, key, update_id)}
             return row, claims
 

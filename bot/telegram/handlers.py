@@ -55,17 +55,22 @@ async def _converse(
     chat = update.effective_chat
     assert chat is not None
     services = _services(context)
-    # "typing..." goes out while the answer is being worked out, not before it.
-    typing = asyncio.create_task(
-        auxiliary(context.bot.send_chat_action(chat.id, ChatAction.TYPING), "typing")
-    )
     pressed_id = str(pressed.message_id) if pressed is not None else None
-    try:
-        outcome = await services.app.conversations.process(
-            incoming, pressed=pressed_id, special=special
+    work = asyncio.ensure_future(
+        services.app.conversations.process(incoming, pressed=pressed_id, special=special)
+    )
+    # "typing..." only for an answer that keeps the user waiting: most take milliseconds,
+    # and a Bot API call for each would cost more than the answer itself.
+    done, _ = await asyncio.wait({work}, timeout=services.app.settings.typing_after_seconds)
+    if not done:
+        typing = asyncio.create_task(
+            auxiliary(context.bot.send_chat_action(chat.id, ChatAction.TYPING), "typing")
         )
-    finally:
-        await typing
+        try:
+            await asyncio.wait({work})
+        finally:
+            await typing
+    outcome = work.result()
     mark_claimed()
     replies = outcome.replies
     markup = pressed.reply_markup if isinstance(pressed, Message) else None
