@@ -72,14 +72,24 @@ class LexicalIndex:
             tokenize(" ".join([c.section, c.text, *keys.get(i, [])])) for i, c in enumerate(chunks)
         ]
         self._size = len(corpus)
-        self._bm25 = bm25s.BM25()
-        self._bm25.index(corpus, show_progress=False)
+        bm25 = bm25s.BM25()
+        bm25.index(corpus, show_progress=False)
+        # bm25s scores a query with one ``np.add.at`` per query word, holding the GIL for
+        # most of a search; for a guide this size the whole term x chunk table is small
+        # (vocabulary x chunks floats), so a query is one row gather and a sum.
+        self._vocab: dict[str, int] = dict(bm25.vocab_dict)
+        data, indices, indptr = (bm25.scores[k] for k in ("data", "indices", "indptr"))
+        self._table = np.zeros((len(indptr) - 1, self._size), dtype=np.float32)
+        rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+        np.add.at(self._table, (rows, indices), data)
+        self._bm25 = bm25  # the reference the table is checked against (tests)
 
     def scores(self, query: str) -> np.ndarray:
-        tokens = tokenize(query)
-        if not tokens:
+        """Each chunk's BM25 score for ``query`` (a word said twice counts twice)."""
+        ids = [self._vocab[t] for t in tokenize(query) if t in self._vocab]
+        if not ids:
             return np.zeros(self._size, dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
+        return self._table[ids].sum(axis=0)
 
 
 _STOPWORDS = frozenset(

@@ -12,6 +12,7 @@ import pytest
 from bot.qa.service import QAService
 from bot.settings import Settings
 from index.embedding import Encoder, ModelNotAvailable, TextEncoder, resolve_model_path
+from index.lexical import tokenize
 from index.store import load_index, load_or_build, read_manifest
 
 
@@ -171,3 +172,28 @@ def test_a_failed_write_leaves_the_previous_directory_whole(tmp_path: Path) -> N
         raise RuntimeError("killed mid-write")
     assert (target / "manifest.json").read_text() == "v1"
     assert [p.name for p in tmp_path.iterdir()] == ["index"]  # no scratch left behind
+
+
+def test_fast_scoring_gives_the_libraries_own_numbers(qa: QAService) -> None:
+    """The BM25 table and the inner product over the flat index replace bm25s's and
+    FAISS's own search for speed; they must give the same scores."""
+    retriever = qa.retriever
+    questions = [
+        "why are my calves weak",
+        "how many sets of seated calf raise should i do",
+        "single-leg single-leg heel raise test",  # a repeated word counts twice
+        "zzzz qqqq",  # no word of the guide
+    ]
+    for question in questions:
+        tokens = tokenize(question)
+        expected = (
+            np.asarray(retriever.lexical._bm25.get_scores(tokens), dtype=np.float32)
+            if tokens
+            else np.zeros(len(retriever.index.chunks), dtype=np.float32)
+        )
+        np.testing.assert_allclose(retriever.lexical.scores(question), expected, atol=1e-5)
+        vector = retriever.encode([question])[0]
+        n = retriever.index.vectors.ntotal
+        distances, ids = retriever.index.vectors.search(vector.reshape(1, -1), n)
+        sims = retriever._view_similarities(vector)
+        np.testing.assert_allclose(sims[ids[0]], distances[0], atol=1e-5)
