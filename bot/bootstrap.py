@@ -67,11 +67,17 @@ def build_qa(settings: Settings) -> tuple[QAService, str | None]:
     stale one) into a QA service. With an ONNX backend (the default) torch is imported
     only when the export or the index must be (re)built. Returns the service and a notice
     of what was rebuilt."""
+    from threadpoolctl import threadpool_limits
+
     from bot.triage_model import Triager, load_or_build_neighbours
     from index.retrieval import Retriever
     from index.store import load_or_build
     from knowledge.facts import load_facts
 
+    # Every product at run time is one small matrix times one vector (1,224 views, a few
+    # hundred triage examples), made by up to 16 engine workers at once: a BLAS call
+    # that wakes a second thread for it waits longer than it computes.
+    threadpool_limits(1, user_api="blas")
     knowledge = load_facts()
     encoder, prepared = load_encoder(settings)
     index, rebuilt = load_or_build(settings.resolved_index_dir, encoder)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import uvloop
 from telegram import BotCommand, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import (
@@ -128,4 +129,8 @@ def run(app: App) -> None:
     if settings.webhook_url and settings.webhook_secret is None:
         raise ValueError("WEBHOOK_SECRET is required with WEBHOOK_URL")
     application = create_application(app)
-    asyncio.run(serve(application, settings, app.store, app.qa))
+    # uvloop's libuv loop: the event loop's own work (sockets, callbacks, futures from
+    # the store's and the engine's threads) is most of this thread's time under load;
+    # Telegram end to end flat out rose about 15 % (README, Performance).
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(serve(application, settings, app.store, app.qa))
