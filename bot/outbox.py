@@ -93,6 +93,45 @@ def backoff(attempt: int) -> float:
     return min(FIRST_DELAY * 2 ** max(attempt, 0), MAX_DELAY)
 
 
+class ProgressRecorder:
+    """Records what was sent, many entries to a transaction (a group commit).
+
+    Every entry sent is one write; under load they arrive faster than the store commits
+    them one by one. Records that come while a write is in flight wait for the next,
+    which takes them all, so a busy bot writes a few transactions a second for its sends,
+    not one per reply. Each caller still waits until its own record is committed."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._waiting: list[tuple[OutboxEntry, Progress, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def record(self, entry: OutboxEntry, progress: Progress) -> None:
+        """Return once ``progress`` is stored; raise what the store raised."""
+        done = asyncio.get_running_loop().create_future()
+        self._waiting.append((entry, progress, done))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write(), name="outbox-progress")
+        await asyncio.shield(done)  # a cancelled sender does not cancel the others' write
+
+    async def _write(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                try:
+                    await self.store.outbox_progress([(e, p) for e, p, _ in batch])
+                except Exception as exc:
+                    for *_, done in batch:
+                        if not done.done():
+                            done.set_exception(exc)
+                else:
+                    for *_, done in batch:
+                        if not done.done():
+                            done.set_result(None)
+        finally:
+            self._writer = None
+
+
 class Delivery:
     """Sends outbox entries through their channels' :class:`OutputChannel`."""
 
@@ -109,6 +148,7 @@ class Delivery:
         self.attempts = attempts
         self.first_delay = first_delay
         self._locks = UserLocks()  # one user's entries go out one after another
+        self._progress = ProgressRecorder(store)
 
     async def send(self, entry: OutboxEntry) -> bool:
         """Send what is unsent of ``entry`` and record it; True when all of it went out."""
@@ -153,7 +193,7 @@ class Delivery:
 
     async def _record(self, entry: OutboxEntry, progress: Progress) -> None:
         try:
-            await self.store.outbox_progress(entry, progress)
+            await self._progress.record(entry, progress)
         except Exception:
             # Sent but not recorded: the lease runs out and it is sent again (a duplicate,
             # never a loss).

@@ -25,7 +25,8 @@ from bot.bootstrap import App
 from bot.engine import Incoming
 from bot.engine.form import build_steps
 from bot.inbox import Dispatcher, mark_claimed
-from bot.storage.base import InboxRow
+from bot.outbox import ProgressRecorder
+from bot.storage.base import InboxRow, Progress
 from bot.storage.schema import conversations
 from bot.storage.sql import SqlStore
 from knowledge.texts import load_phrases
@@ -340,3 +341,55 @@ async def test_a_hung_postgresql_gets_try_again_within_5_s_from_the_real_bot(
         finally:
             proxy.resume()
             await stop(bot)
+
+
+async def test_send_records_are_committed_together_and_each_sender_waits_for_its_own(
+    sql_url: str,  # noqa: F811
+    make_app,
+) -> None:
+    """Under load the send records of many entries share a transaction (a group commit),
+    every record is stored, and a store failure reaches every sender of that write."""
+    store = SqlStore(sql_url)
+    await store.migrate()
+    app = make_app(store)
+    outcomes = [
+        await app.conversations.process(
+            Incoming(
+                channel="telegram",
+                user_id=str(7000 + n),
+                text="what is plantar flexion",
+                update_id=70_000 + n,
+                address=str(7000 + n),
+            )
+        )
+        for n in range(20)
+    ]
+    writes: list[int] = []
+    real = store.outbox_progress
+
+    async def counted(records):  # type: ignore[no-untyped-def]
+        writes.append(len(records))
+        await real(records)
+
+    store.outbox_progress = counted  # type: ignore[method-assign]
+    recorder = ProgressRecorder(store)
+    entries = [o.outbox for o in outcomes if o.outbox is not None]
+    assert len(entries) == 20
+    await asyncio.gather(*(recorder.record(e, Progress(len(e.replies), ())) for e in entries))
+    assert sum(writes) == 20 and len(writes) < 5  # 20 records, a few transactions
+    assert await store.outbox_claim("sweeper", datetime.now(UTC), created_before=None) == []
+    unsent = await store.outbox_claim(
+        "sweeper", datetime.now(UTC), created_before=datetime.now(UTC)
+    )
+    assert unsent == []  # every entry is recorded as sent
+
+    async def failing(records):  # type: ignore[no-untyped-def]
+        raise RuntimeError("disk full")
+
+    store.outbox_progress = failing  # type: ignore[method-assign]
+    results = await asyncio.gather(
+        *(recorder.record(e, Progress(len(e.replies), ())) for e in entries[:3]),
+        return_exceptions=True,
+    )
+    assert all(isinstance(r, RuntimeError) for r in results)
+    await store.close()

@@ -221,7 +221,7 @@ async def test_delete_my_data_removes_every_row(replicas: list[Conversations]) -
         await a.store.inbox_add([InboxRow("telegram", later, who.user_id, None, {}, NOW)])
         outcome = await a.process(who.incoming("/help"))
         assert outcome.outbox is not None
-        await a.store.outbox_progress(outcome.outbox, Progress(1, ((who.user_id, "9"),)))
+        await a.store.outbox_progress([(outcome.outbox, Progress(1, ((who.user_id, "9"),)))])
     confirm = await a.handle(user.incoming("/delete_my_data"))
     assert DELETE_PAYLOAD in [b.payload for b in confirm[0].buttons[0]]
     done = await a.handle(user.incoming(payload=DELETE_PAYLOAD))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -272,8 +273,9 @@ class Store(ABC):
         went stale; with ``created_before`` (a start-up), every unsent entry older than it."""
 
     @abstractmethod
-    async def outbox_progress(self, entry: OutboxEntry, progress: Progress) -> None:
-        """Record what was sent; release the rest for a retry at ``progress.retry_at``."""
+    async def outbox_progress(self, records: Sequence[tuple[OutboxEntry, Progress]]) -> None:
+        """Record what was sent of each entry, in one transaction; release the rest for a
+        retry at ``progress.retry_at``."""
 
     @abstractmethod
     async def button_owner(self, channel: str, address: str, message_id: str) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -248,14 +248,15 @@ class MemoryStore(Store):
             self.outbox_claims[entry.id] = now
         return taken
 
-    async def outbox_progress(self, entry: OutboxEntry, progress: Progress) -> None:
-        for address, message_id in progress.owners:
-            self.owners[(entry.channel, address, message_id)] = entry.user_id
-        if progress.retry_at is None:
-            self.outbox.pop(entry.id, None)
-        else:
-            self.outbox[entry.id] = replace(entry, sent_count=progress.sent_count)
-        self.outbox_claims.pop(entry.id, None)
+    async def outbox_progress(self, records: Sequence[tuple[OutboxEntry, Progress]]) -> None:
+        for entry, progress in records:
+            for address, message_id in progress.owners:
+                self.owners[(entry.channel, address, message_id)] = entry.user_id
+            if progress.retry_at is None:
+                self.outbox.pop(entry.id, None)
+            else:
+                self.outbox[entry.id] = replace(entry, sent_count=progress.sent_count)
+            self.outbox_claims.pop(entry.id, None)
 
     async def button_owner(self, channel: str, address: str, message_id: str) -> str | None:
         return self.owners.get((channel, address, message_id))

@@ -27,7 +27,7 @@ import socket
 import sqlite3
 import threading
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, nullcontext, suppress
 from datetime import UTC, datetime, timedelta
@@ -626,39 +626,48 @@ class SqlStore(Store):
 
         return await self.write(claim)
 
-    async def outbox_progress(self, entry: OutboxEntry, progress: Progress) -> None:
+    async def outbox_progress(self, records: Sequence[tuple[OutboxEntry, Progress]]) -> None:
+        if not records:
+            return
         now = datetime.now(UTC)
-        done = progress.retry_at is None
-        values: dict[str, Any] = {"sent_count": progress.sent_count}
-        if progress.failed is not None:
-            values["failed"] = progress.failed[:200]
-        elif done:
-            values["sent_at"] = now
-        else:
-            values.update(
-                claimed_at=None,
-                claimed_by=None,
-                next_attempt_at=progress.retry_at,
-                attempts=outbox.c.attempts + 1,
+        sent: list[dict[str, Any]] = []  # the usual case, one executemany
+        others: list[tuple[int, dict[str, Any]]] = []
+        owners: list[dict[str, Any]] = []
+        for entry, progress in records:
+            if progress.failed is not None:
+                others.append(
+                    (entry.id, {"sent_count": progress.sent_count, "failed": progress.failed[:200]})
+                )
+            elif progress.retry_at is None:
+                sent.append(
+                    {"b_id": entry.id, "b_sent_count": progress.sent_count, "b_sent_at": now}
+                )
+            else:
+                values = {
+                    "sent_count": progress.sent_count,
+                    "claimed_at": None,
+                    "claimed_by": None,
+                    "next_attempt_at": progress.retry_at,
+                    "attempts": outbox.c.attempts + 1,
+                }
+                others.append((entry.id, values))
+            owners.extend(
+                {
+                    "channel": entry.channel,
+                    "address": address,
+                    "message_id": message_id,
+                    "user_id": entry.user_id,
+                    "sent_at": now,
+                }
+                for address, message_id in progress.owners
             )
-        owners = [
-            {
-                "channel": entry.channel,
-                "address": address,
-                "message_id": message_id,
-                "user_id": entry.user_id,
-                "sent_at": now,
-            }
-            for address, message_id in progress.owners
-        ]
         record_owner = self._insert_ignoring_duplicates(button_messages)
 
         def record(conn: sa.Connection) -> None:
-            if done and progress.failed is None:
-                params = {"b_id": entry.id, "b_sent_count": progress.sent_count, "b_sent_at": now}
-                conn.execute(statements.OUTBOX_SENT, params)
-            else:
-                conn.execute(outbox.update().where(outbox.c.id == entry.id).values(**values))
+            if sent:
+                conn.execute(statements.OUTBOX_SENT, sent)
+            for entry_id, values in others:
+                conn.execute(outbox.update().where(outbox.c.id == entry_id).values(**values))
             if owners:
                 conn.execute(record_owner, owners)
 
