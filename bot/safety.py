@@ -522,6 +522,9 @@ def _counts_in(group: str, sentence: str) -> bool:
     their sentences were read moments ago, so only what spans the two costs anything,
     which keeps triage within its budget of half a millisecond per answer.
     """
+    screen = _SCREENS.get(group)
+    if screen is not None and screen.search(sentence) is None:
+        return False  # no pattern of the group matches at all: one regex search, not dozens
     return any(_counts(sentence, m) for p in _GROUPS[group] for m in p.finditer(sentence))
 
 
@@ -770,6 +773,21 @@ def rule_flags(text: str) -> set[str]:
 
 
 _GROUPS = _groups()
+
+
+def _screen(patterns: list[re.Pattern[str]]) -> re.Pattern[str] | None:
+    """One alternation of a group's patterns, to rule a sentence out in one search (the
+    patterns themselves then say which match counts). None where they cannot be joined
+    (different flags, a group reference)."""
+    if len({p.flags for p in patterns}) != 1 or any(p.groups for p in patterns):
+        return None
+    try:
+        return re.compile("|".join(f"(?:{p.pattern})" for p in patterns), patterns[0].flags)
+    except re.error:
+        return None
+
+
+_SCREENS = {group: screen for group, ps in _GROUPS.items() if (screen := _screen(ps))}
 RULE_IDS = frozenset(
     {*_PATTERNS, *_AFTER_INJURY, "suspected_fracture", "suspected_dvt", "compartment_syndrome"}
 )

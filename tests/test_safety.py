@@ -445,3 +445,21 @@ def test_a_recurring_pain_told_as_a_pattern_is_not_an_emergency(qa: QAService) -
     assert not qa.answer(message).red_flag
     swollen = "my calf gets sore after runs since the long flight, and its swollen and warm"
     assert qa.answer(swollen).red_flag  # a rule is never held back
+
+
+def test_a_groups_screen_never_hides_a_match_of_its_patterns() -> None:
+    """The one-search screen of each pattern group only rules out sentences that none of
+    the group's patterns match; every story of the eval sets is checked."""
+    from bot import safety
+
+    texts: list[str] = []
+    for path in sorted(OWN_EVAL.rglob("*.jsonl")):
+        for line in path.read_text().splitlines():
+            case = json.loads(line) if line.strip() else {}
+            texts += [case["q"]] if "q" in case else [t["q"] for t in case.get("turns", [])]
+    sentences = {s for text in texts for s in safety._sentences(safety._normalize(text))}
+    assert len(safety._SCREENS) == len(safety._GROUPS)  # every group has one
+    for group, screen in safety._SCREENS.items():
+        for sentence in sentences:
+            if any(p.search(sentence) for p in safety._GROUPS[group]):
+                assert screen.search(sentence), (group, sentence)
