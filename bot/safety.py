@@ -55,6 +55,13 @@ _PATTERNS: dict[str, list[str]] = {
         r"\b(?:achill\w*|calf|tendon|heel)\b[^.!?]{0,20}\b(?:went|goes|gone|go) (?:\w+ )?(?:bang|twang|ping|pop|snap)\b",
         r"(?#own-negation)\bsqueez\w*(?: \w+){0,3}\b[^.!?]{0,30}\b(?:didn'?t|didnt|did not|doesn'?t|doesnt|does not|won'?t|no) (?:\w+ )?(?:move|movement|point|react)\w*",
         r"\b(?:ripping|tearing|torn) (?:feeling|sensation)\b",
+        # A gap or dent in the tendon; a bang at the heel as a noun ("a sharp bang at the
+        # back of my heel"); a blow felt with nobody there (third blind triage round).
+        r"\b(?:gap|dent|divot|hollow|dip)\b (?:in|where|above|at|on|along) (?:my |the )?(?:achill\w*|tendon|heel|calf)",
+        r"\b(?:a|like a|the)\b (?:\w+ )?(?:gap|dent|divot)\b[^.!?]{0,25}\b(?:achill\w*|tendon|back of (?:my|the) (?:heel|ankle))",
+        r"\b(?:achill\w*|tendon|heel)\b[^.!?]{0,40}\b(?:there'?s|theres|there is|now) (?:a |like a )?(?:\w+ )?(?:gap|dent|divot)\b",
+        r"\b(?:a|an) (?:\w+ )?bang\b[^.!?]{0,15}\b(?:at|in|on) (?:the back of )?(?:my|the) (?:heel|achill\w*|ankle|calf)",
+        r"\b(?:except|but|yet|though|turned (?:a)?round and)\b[^.!?]{0,12}\b(?:no ?one|no-one|nobody)\b[^.!?]{0,10}\b(?:near|behind|around|close|within|there)\b",
         rf"\b{_CANT} (?:\w+ ){{0,2}}(?:tip ?toe|tiptoe|tippy ?toe)",
         # "Like being hit by a stone" while doing something (not "calves feel like I was
         # hit by a truck after leg day", which is soreness told afterwards).

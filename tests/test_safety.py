@@ -82,6 +82,10 @@ ORDINARY = (
         "I had a fracture 6 weeks ago, cast off now",
         "i fractured my ankle in 2019 and its fine now",
         "i think i broke my PR on calf raises",
+        "there's a gap in my training because of work, how do I restart calf raises",
+        "I bang out 3 sets of calf raises at the end of leg day",
+        "no one around me at the gym trains calves, but I want to",
+        "a dent in my motivation lately, how often should I train calves",
     ]
 )
 
