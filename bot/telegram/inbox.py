@@ -51,6 +51,7 @@ def inbox_row(update: Update, data: dict[str, Any]) -> InboxRow:
         address=str(chat.id) if chat is not None else None,
         body=data,
         received_at=datetime.now(UTC),
+        parsed=update,
     )
 
 
@@ -65,7 +66,9 @@ class TelegramInbox:
         self.dispatcher = Dispatcher(store, self._process, limit=limit, on_limited=self._limited)
 
     async def _process(self, row: InboxRow) -> None:
-        update = Update.de_json(row.body, self.application.bot)
+        update = row.parsed if isinstance(row.parsed, Update) else None
+        if update is None:  # read back from the store (a recovery, another replica's)
+            update = Update.de_json(row.body, self.application.bot)
         await self.application.process_update(update)
 
     async def _limited(self, row: InboxRow) -> None:
