@@ -16,7 +16,7 @@ import asyncio
 import logging
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from bot.engine import Engine, Incoming, Reply
@@ -34,7 +34,7 @@ from bot.payloads import (
 )
 from bot.report import build_report, change_summary, findings_summary, render_pdf, render_png
 from bot.report.content import ReportContent
-from bot.storage.base import Coach, CoachLink, Store, StoredResult, UserSession
+from bot.storage.base import Coach, CoachLink, Store, StoredResult, UserKey, UserSession
 from knowledge.texts import CoachText, load_coach_text
 
 log = logging.getLogger(__name__)
@@ -51,15 +51,13 @@ def new_code() -> str:
 
 @dataclass(frozen=True)
 class Push:
-    """Replies for another user, sent after this step commits. ``report``: a report to
-    render off the event loop and send as an image captioned ``caption``."""
+    """Replies for another user (``to``, reached at ``address``), stored in the outbox
+    with this step's commit and sent from there. A coach's copy of a report is a reply
+    with ``report_link``, drawn when it is sent (:meth:`Coaching.prepare`)."""
 
-    channel: str
+    to: UserKey
     address: str
     replies: tuple[Reply, ...] = ()
-    report: ReportContent | None = None
-    caption: str = ""
-    buttons: tuple[tuple[Button, ...], ...] = ()
 
 
 @dataclass
@@ -182,7 +180,7 @@ class Coaching:
         await self.registry.add_link(coach.key, incoming.key, name, incoming.address)
         if coach.address:
             told = Reply(self.words.new_client.format(client=name), kind="coach_new_client")
-            notices.pushes.append(Push(coach.channel, coach.address, (told,)))
+            notices.pushes.append(Push(coach.key, coach.address, (told,)))
         return [Reply(self.words.shared.format(coach=coach.name), edit=True, kind="coach_shared")]
 
     # -- the coach's side ---------------------------------------------------------------------
@@ -299,7 +297,7 @@ class Coaching:
     ) -> Reply:
         if link.client_address is None:
             return Reply(self.words.not_reached.format(client=link.client_name))
-        notices.pushes.append(Push(link.client[0], link.client_address, replies))
+        notices.pushes.append(Push(link.client, link.client_address, tuple(replies)))
         return Reply(done, kind="coach_sent")
 
     # -- the client's side -----------------------------------------------------------------
@@ -346,15 +344,27 @@ class Coaching:
             coach = await self.registry.coach(link.coach)
             if coach is None or coach.address is None:
                 continue
-            report = build_report(results, link.client_name, self.knowledge)
             found = findings_summary(results[-1].result, self.knowledge, self.words.findings_none)
             caption = self.words.test_done.format(client=link.client_name, findings=found)
             pdf = Button(self.report_words.pdf_button, payload=encode(ReportRequest(True, link.id)))
-            notices.pushes.append(
-                Push(
-                    coach.channel, coach.address, report=report, caption=caption, buttons=((pdf,),)
-                )
-            )
+            copy = Reply(caption, buttons=((pdf,),), kind="report", report_link=link.id)
+            notices.pushes.append(Push(coach.key, coach.address, (copy,)))
+
+    async def prepare(self, reply: Reply) -> Reply | None:
+        """A coach's report copy as it is sent: drawn from the client's stored results
+        (the step that finished the test has committed them); None once the client has
+        stopped sharing."""
+        if reply.report_link is None:
+            return reply
+        link = await self.registry.get_link(reply.report_link)
+        if link is None:
+            return None
+        results = await self.registry.results_of(link.client)
+        content = build_report(results, link.client_name, self.knowledge)
+        if content is None:
+            return None
+        image = await asyncio.to_thread(render_png, content, self.report_words)
+        return replace(reply, image=image, report_link=None)
 
     # -- reports ---------------------------------------------------------------------------
 

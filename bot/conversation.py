@@ -15,8 +15,10 @@ consent...) are bound here; the engine binds the rest, and the command
 table checks the two together.
 
 Messages for *other* users (a coach's notification, a coach's note to a client) are
-collected as :class:`~bot.coaching.Notices` during the step and sent only after it has
-committed, through the recipient's own channel (:attr:`Conversations.outputs`).
+collected as :class:`~bot.coaching.Notices` during the step, stored in the outbox in the
+step's own transaction and sent once it has committed, through the recipient's channel
+(:attr:`Conversations.outputs`); a crash in between leaves them for a sweeper. A coach's
+copy of a report is drawn when it is sent, from the stored results.
 """
 
 from __future__ import annotations
@@ -31,10 +33,10 @@ from typing import Literal
 
 from bot.assessment.report import history_text
 from bot.channels import OutputChannel
-from bot.coaching import START_PREFIX, Coaching, Notices, Push
+from bot.coaching import START_PREFIX, Coaching, Notices
 from bot.engine import Engine, Incoming, Reply
 from bot.engine.messages import Button
-from bot.outbox import encode_replies
+from bot.outbox import Delivery, encode_replies
 from bot.payloads import (
     BadPayload,
     ClientAction,
@@ -48,7 +50,6 @@ from bot.payloads import (
     encode,
     parse_payload,
 )
-from bot.report import render_png
 from bot.storage.base import Behind, Conflict, OutboxEntry, Store, UserKey, UserSession
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ class Outcome:
 
     replies: list[Reply]
     outbox: OutboxEntry | None = None
+    pushed: tuple[OutboxEntry, ...] = ()  # messages for other users, stored with the step
 
 
 class Conversations:
@@ -98,6 +100,9 @@ class Conversations:
         # Where messages for other users go, by channel name; channels that can push
         # (Telegram) add themselves when they start.
         self.outputs: dict[str, OutputChannel] = {}
+        # Sends every outbox entry of this process, the step's own replies and messages
+        # for other users alike (a channel's handlers and its sweeper use it too).
+        self.delivery = Delivery(store, self.outputs, prepare=self.coaching.prepare)
         self._background: set[asyncio.Task[None]] = set()
         self.store_commands: dict[str, StoreCommand] = {
             "history": self._history,
@@ -127,7 +132,7 @@ class Conversations:
         catch_ups = 0
         for attempt in range(MAX_ATTEMPTS):
             try:
-                outcome, notices = await self._step(incoming, pressed, special)
+                outcome = await self._step(incoming, pressed, special)
                 break
             except Conflict:
                 log.info("conflict on a conversation step (attempt %s); retrying", attempt + 1)
@@ -141,24 +146,26 @@ class Conversations:
                 log.info("update %s waits for earlier ones of its user", incoming.update_id)
                 await self.catch_up(incoming.key, incoming.update_id)
         else:
-            outcome, notices = await self._step(incoming, pressed, special)
-        await self._deliver(notices)
+            outcome = await self._step(incoming, pressed, special)
+        await self._deliver(outcome.pushed)
         return outcome
 
     async def _step(
         self, incoming: Incoming, pressed: str | None, special: Special | None
-    ) -> tuple[Outcome, Notices]:
+    ) -> Outcome:
         notices = Notices()
         async with self.store.session(incoming.key, update_id=incoming.update_id) as session:
             if incoming.update_id is not None and not await session.claim_update(
                 incoming.update_id
             ):
                 log.info("update %s already processed; skipping", incoming.update_id)
-                return Outcome([]), notices
+                return Outcome([])
             replies = await self._replies(session, incoming, special, notices)
             if replies and incoming.address is not None:
                 await session.add_outbox(incoming.address, encode_replies(replies), pressed)
-        return Outcome(replies, session.outbox), notices
+            for push in notices.pushes:
+                await session.add_push(push.to, push.address, encode_replies(list(push.replies)))
+        return Outcome(replies, session.outbox, session.pushed)
 
     async def _replies(
         self, session: UserSession, incoming: Incoming, special: Special | None, notices: Notices
@@ -251,36 +258,26 @@ class Conversations:
                 return await coaching.report_request(session, incoming, payload)
         return None
 
-    async def _deliver(self, notices: Notices) -> None:
-        """Send the step's messages for other users through their channels. Plain ones
-        go now; one with a report is rendered and sent in the background, so the user
-        who finished a test does not wait for their coach's copy."""
-        for push in notices.pushes:
-            if push.report is None:
-                await self._push(push)
+    async def _deliver(self, entries: tuple[OutboxEntry, ...]) -> None:
+        """Send the step's messages for other users, stored with its commit. Plain ones
+        go now; a report is drawn and sent in the background, so the user who finished a
+        test does not wait for their coach's copy. What does not go out (no channel
+        here, a crash) is sent by a sweeper from the outbox."""
+        for entry in entries:
+            if not any(r.get("report_link") is not None for r in entry.replies):
+                await self.delivery.send(entry)
                 continue
-            task = asyncio.create_task(self._push(push))
+            task = asyncio.create_task(self._send_quietly(entry))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
 
-    async def _push(self, push: Push) -> None:
-        output = self.outputs.get(push.channel)
-        if output is None:
-            log.warning(
-                "no output channel %r here; a message for another user is dropped", push.channel
-            )
-            return
+    async def _send_quietly(self, entry: OutboxEntry) -> None:
         try:
-            replies = list(push.replies)
-            if push.report is not None:
-                words = self.coaching.report_words
-                image = await asyncio.to_thread(render_png, push.report, words)
-                replies.append(
-                    Reply(push.caption, image=image, buttons=push.buttons, kind="report")
-                )
-            await output.send(push.address, replies)
+            await self.delivery.send(entry)
         except Exception:
-            log.warning("a message for another user was not sent", exc_info=True)
+            log.warning(
+                "outbox %s: a message for another user was not sent", entry.id, exc_info=True
+            )
 
     async def drain(self) -> None:
         """Wait for messages still being sent in the background (tests, shutdown)."""

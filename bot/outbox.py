@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,6 +32,7 @@ SEND_ATTEMPTS = 3  # tries per reply in the sending process before handing it to
 FIRST_DELAY = 0.5  # seconds; doubles per attempt
 MAX_DELAY = 30.0
 SWEEP_EVERY = 2.0  # seconds between sweeps for entries due a retry or orphaned
+Prepare = Callable[[Reply], Awaitable[Reply | None]]
 
 
 # -- replies as JSON ----------------------------------------------------------------------
@@ -63,6 +64,8 @@ def encode_reply(reply: Reply) -> dict[str, Any]:
         data["edit"] = True
     if reply.keep_buttons:
         data["keep_buttons"] = True
+    if reply.report_link is not None:
+        data["report_link"] = reply.report_link
     return data
 
 
@@ -78,6 +81,7 @@ def decode_reply(data: Mapping[str, Any]) -> Reply:
         kind=str(data.get("kind", "text")),
         edit=bool(data.get("edit", False)),
         keep_buttons=bool(data.get("keep_buttons", False)),
+        report_link=data.get("report_link"),
     )
 
 
@@ -142,9 +146,13 @@ class Delivery:
         *,
         attempts: int = SEND_ATTEMPTS,
         first_delay: float = FIRST_DELAY,
+        prepare: Prepare | None = None,
     ) -> None:
         self.store = store
         self.outputs = outputs
+        # Turns a stored marker into what is sent (a coach's report drawn from the
+        # store); None from it: nothing to send any more (the client stopped sharing).
+        self.prepare = prepare
         self.attempts = attempts
         self.first_delay = first_delay
         self._locks = UserLocks()  # one user's entries go out one after another
@@ -162,7 +170,13 @@ class Delivery:
             failures = 0
             while sent < len(replies):
                 try:
-                    ids = await output.send(entry.address, [replies[sent]], pressed=entry.pressed)
+                    reply: Reply | None = replies[sent]
+                    if reply is not None and reply.report_link is not None and self.prepare:
+                        reply = await self.prepare(reply)
+                    if reply is None:
+                        sent += 1
+                        continue
+                    ids = await output.send(entry.address, [reply], pressed=entry.pressed)
                 except Exception as exc:
                     delay = output.retry_delay(exc)
                     if delay is None:

@@ -688,6 +688,10 @@ _SETTLES = re.compile(
     r"|\b(?:gets?|getting) (?:\w+ )?(?:pain|aches?|sore\w*|tight\w*)\b[^.!?]{0,40}\bafter (?:\w+ )?"
     r"(?:walks?|runs?|runn\w+|sessions?|games?|training|work|hikes?)\b"
     r"|\b(?:after|during) (?:every|each) (?:walk|run|session|game|workout)\b"
+    # ... or that comes on runs, told in the plural ("pain on the outside of my knee on
+    # long runs": third blind conversation round, a false emergency from the vote).
+    r"|\b(?:pain|aches?|sore\w*|tight\w*)\b[^.!?]{0,60}\b(?:on|during|in) (?:my |the )?"
+    r"(?:long |longer |easy |hill )?(?:runs|walks|hikes|rides)\b"
     r"|\bstiff\w*\b[^.!?]{0,40}\b(?:in the morning|first thing|out of bed)\b"
 )
 _NOT_SETTLING = re.compile(

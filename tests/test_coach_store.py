@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -186,3 +187,24 @@ async def test_migration_0004_matches_the_schema(stores: list[SqlStore]) -> None
         return [c for c in changes if "coach" in repr(c)]
 
     assert await stores[0].read(diff) == []
+
+
+async def test_a_coach_notification_survives_a_crash_after_the_commit(replicas) -> None:
+    """The coach's notification and report copy are stored with the client's step: if
+    the client's process dies before sending them (here: it has no way to send), another
+    replica's sweeper sends them, the report drawn from the stored results."""
+    (coach_side, coach_out), (client_side, client_out) = replicas
+    invite = await coach_side.handle(said("1", "Sam", "/coach"))
+    start = invite[0].text.split("?start=")[1].split()[0]
+    consent = await client_side.handle(said("2", "Alice", f"/start {start}"))
+    await client_side.handle(said("2", "Alice", payload=consent[0].buttons[0][0].payload))
+    client_side.outputs.clear()  # from here on, the client's replica cannot send
+    for text in TEST:
+        await client_side.handle(said("2", "Alice", text))
+    await client_side.drain()
+    assert not any(to == "1" and r.kind == "report" for to, r in client_out.sent)
+    sent = await coach_side.delivery.sweep("other-replica", created_before=datetime.now(UTC))
+    assert sent >= 1
+    copies = [r for to, r in coach_out.sent if to == "1" and r.kind == "report"]
+    assert len(copies) == 1 and copies[0].image.startswith(b"\x89PNG")
+    assert "Alice finished a self-test" in copies[0].text

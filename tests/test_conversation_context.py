@@ -75,6 +75,17 @@ async def test_near_domain_subjects_are_declined_by_name(talk: Talk) -> None:
     assert genetics.kind == "out_of_scope" and "genetics" in genetics.text
     mixed = await talk.answer("how do i fix a weak tibialis posterior, do i need orthotics")
     assert mixed.kind != "out_of_scope"  # the in-scope half is answered
+    # A clause that only tells is context for the off-topic question beside it.
+    cramps = await talk.answer(
+        "i get calf cramps at night that wake me up, should i take magnesium"
+    )
+    assert cramps.kind == "out_of_scope" and "supplements" in cramps.text
+    knee = await talk.answer("IT band pain on the outside of my knee on long runs, what helps")
+    assert knee.kind == "out_of_scope"  # not a referral: a pain that comes on runs
+    brand = await talk.answer("brooks adrenaline or asics kayano for flat feet, which is better")
+    assert brand.kind == "out_of_scope" and "shoes" in brand.text
+    knees = await talk.answer("seated calf raise: what angle should my knees be at?")
+    assert knees.kind != "out_of_scope"  # the exercise's knee angle, not a knee question
 
 
 async def test_insoles_are_declined_alone_but_not_in_a_follow_up(talk: Talk) -> None:

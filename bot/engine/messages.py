@@ -57,4 +57,8 @@ class Reply:
     kind: str = "text"
     edit: bool = False  # replace the message whose button was pressed, where the channel can
     keep_buttons: bool = False  # leave the pressed message's buttons (a menu, like /clients)
+    # A coach's copy of a client's report (the coach link's id): stored in the outbox as
+    # this marker and drawn from the store when it is sent, so the client's step does not
+    # wait ~0.4 s for the drawing and a crash in between loses nothing.
+    report_link: int | None = None
     answer: Answer | None = None  # the guide answer behind the text (for the JSON contract)

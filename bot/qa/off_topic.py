@@ -16,6 +16,14 @@ from bot.qa.scope import has_domain_terms
 from knowledge.models import OffTopic
 
 _CLAUSES = re.compile(r"[?.!;\n]+|,|\b(?:and|also|but|plus)\b")
+# A clause that asks or asks for something. One that only tells ("i get calf cramps at
+# night that wake me up", "my calves are super sore 2 days after calf day") is context
+# for the question beside it ("should i take magnesium", "is DOMS a sign it worked"),
+# not an in-scope question of its own (third blind conversation round).
+_ASKS = re.compile(
+    r"\b(?:how|what|whats|why|which|when|where|who|should|can|could|would|will|is|are|do|does|"
+    r"did|any|help|tips?|advice|recommend\w*|want|need|fix|tell|explain|show|give)\b"
+)
 
 
 class OffTopicMatcher:
@@ -37,7 +45,12 @@ class OffTopicMatcher:
         found = None
         for clause in clauses:
             subject = self._subject(clause, leaning=leaning, about=has_domain_terms(lowered))
-            if subject is None and has_domain_terms(clause) and len(clause.split()) >= 3:
+            if (
+                subject is None
+                and has_domain_terms(clause)
+                and len(clause.split()) >= 3
+                and _ASKS.search(clause)
+            ):
                 return None  # an in-scope question of its own
             found = found or subject
         return found

@@ -195,6 +195,14 @@ class UserSession(ABC):
     outbox: OutboxEntry | None = None  # set on commit when replies were stored
 
     @abstractmethod
+    async def add_push(self, to: UserKey, address: str, replies: list[dict[str, Any]]) -> None:
+        """Store messages for another user (a coach's notification) in the same
+        transaction; :attr:`pushed` names them after commit. Sent from the outbox like
+        the step's own replies, so a crash after the commit does not lose them."""
+
+    pushed: tuple[OutboxEntry, ...] = ()  # set on commit when pushes were stored
+
+    @abstractmethod
     async def save(self, state: ConversationState) -> None: ...
 
     @abstractmethod

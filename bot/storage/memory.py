@@ -41,6 +41,7 @@ class _MemorySession(UserSession):
         self._pending_updates: list[UpdateKey] = []
         self._pending_reminders: list[tuple[str, datetime, str, int | None]] = []
         self._pending_outbox: tuple[str, list[dict[str, Any]], str | None] | None = None
+        self._pending_pushes: list[tuple[UserKey, str, list[dict[str, Any]]]] = []
         self._deleted = False
 
     async def claim_update(self, update_id: int) -> bool:
@@ -59,6 +60,9 @@ class _MemorySession(UserSession):
         self, address: str, replies: list[dict[str, Any]], pressed: str | None
     ) -> None:
         self._pending_outbox = (address, replies, pressed)
+
+    async def add_push(self, to: UserKey, address: str, replies: list[dict[str, Any]]) -> None:
+        self._pending_pushes.append((to, address, replies))
 
     async def has_reminder(self, test_number: int) -> bool:
         mine = [r for r in self._pending_reminders if r[3] == test_number]
@@ -110,6 +114,14 @@ class _MemorySession(UserSession):
             self.outbox = OutboxEntry(store.next_outbox, key[0], key[1], address, pressed, replies)
             store.outbox[self.outbox.id] = self.outbox
             store.outbox_claims[self.outbox.id] = datetime.now(UTC)  # its sender's
+        pushed = []
+        for (channel, user_id), address, replies in self._pending_pushes:
+            store.next_outbox += 1
+            entry = OutboxEntry(store.next_outbox, channel, user_id, address, None, replies)
+            store.outbox[entry.id] = entry
+            store.outbox_claims[entry.id] = datetime.now(UTC)
+            pushed.append(entry)
+        self.pushed = tuple(pushed)
         store.updates_by_user.setdefault(key, set()).update(self._pending_updates)
         if self._pending_state is not None:
             store.states[key] = self._pending_state

@@ -138,6 +138,7 @@ class _SqlSession(UserSession):
         self._results: list[dict[str, Any]] = []
         self._reminders: list[dict[str, Any]] = []
         self._outbox: dict[str, Any] | None = None
+        self._pushes: list[dict[str, Any]] = []
         self._deleted = False
 
     async def claim_update(self, update_id: int) -> bool:
@@ -169,6 +170,22 @@ class _SqlSession(UserSession):
             "claimed_by": self._store.worker,
             "claimed_at": now,
         }
+
+    async def add_push(self, to: UserKey, address: str, replies: list[dict[str, Any]]) -> None:
+        now = datetime.now(UTC)
+        channel, user_id = to
+        self._pushes.append(
+            {
+                "channel": channel,
+                "user_id": user_id,
+                "address": address,
+                "pressed": None,
+                "replies": replies,
+                "created_at": now,
+                "claimed_by": self._store.worker,
+                "claimed_at": now,
+            }
+        )
 
     async def has_reminder(self, test_number: int) -> bool:
         def exists(conn: sa.Connection) -> bool:
@@ -289,6 +306,20 @@ class _SqlSession(UserSession):
                 values["pressed"],
                 values["replies"],
             )
+        pushed = []
+        for values in self._pushes:
+            key = conn.execute(statements.INSERT_OUTBOX, values).inserted_primary_key
+            pushed.append(
+                OutboxEntry(
+                    int(key[0]),
+                    values["channel"],
+                    values["user_id"],
+                    values["address"],
+                    None,
+                    values["replies"],
+                )
+            )
+        self.pushed = tuple(pushed)
 
     def _check_version(self, conn: sa.Connection) -> None:
         current = conn.scalar(sa.select(conversations.c.version).where(self._mine(conversations)))

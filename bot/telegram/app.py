@@ -25,7 +25,6 @@ from telegram.ext import (
 
 from bot.bootstrap import App
 from bot.conversation import use_engine_workers
-from bot.outbox import Delivery
 from bot.reminders import reminder_loop
 from bot.telegram import handlers
 from bot.telegram.aiohttp_request import AiohttpRequest
@@ -104,9 +103,11 @@ def create_application(app: App, *, max_rate: float | None = None) -> Applicatio
         builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
     application = builder.build()
     output = TelegramOutput(application.bot)
-    delivery = Delivery(app.store, {CHANNEL: output})
+    # One delivery for every outbox entry of this process: the step's replies, coach
+    # notifications and coach-to-client notes, and the sweeper's retries.
+    app.conversations.outputs[CHANNEL] = output
+    delivery = app.conversations.delivery
     application.bot_data[SERVICES] = BotServices(app=app, output=output, delivery=delivery)
-    app.conversations.outputs[CHANNEL] = output  # coach notifications, coach-to-client notes
     # Edits first: the text filters below match an edited message too.
     application.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, handlers.on_edited))
     application.add_handler(MessageHandler(filters.COMMAND, handlers.on_command))
