@@ -56,21 +56,25 @@ async def _converse(
     assert chat is not None
     services = _services(context)
     pressed_id = str(pressed.message_id) if pressed is not None else None
-    work = asyncio.ensure_future(
-        services.app.conversations.process(incoming, pressed=pressed_id, special=special)
-    )
     # "typing..." only for an answer that keeps the user waiting: most take milliseconds,
-    # and a Bot API call for each would cost more than the answer itself.
-    done, _ = await asyncio.wait({work}, timeout=services.app.settings.typing_after_seconds)
-    if not done:
-        typing = asyncio.create_task(
-            auxiliary(context.bot.send_chat_action(chat.id, ChatAction.TYPING), "typing")
+    # and a Bot API call for each would cost more than the answer itself. A timer, not a
+    # task racing the step: nothing extra per update unless it fires.
+    typing: list[asyncio.Task[None]] = []
+
+    def show_typing() -> None:
+        action = context.bot.send_chat_action(chat.id, ChatAction.TYPING)
+        typing.append(asyncio.ensure_future(auxiliary(action, "typing")))
+
+    delay = services.app.settings.typing_after_seconds
+    timer = asyncio.get_running_loop().call_later(delay, show_typing)
+    try:
+        outcome = await services.app.conversations.process(
+            incoming, pressed=pressed_id, special=special
         )
-        try:
-            await asyncio.wait({work})
-        finally:
-            await typing
-    outcome = work.result()
+    finally:
+        timer.cancel()
+        for task in typing:
+            await task
     mark_claimed()
     replies = outcome.replies
     markup = pressed.reply_markup if isinstance(pressed, Message) else None
