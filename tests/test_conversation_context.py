@@ -170,3 +170,13 @@ async def test_a_follow_up_asking_another_part_gets_it_and_the_right_band(talk: 
     await talk.answer("exercises?")
     band = await talk.answer("how many sets of the band one")
     assert "inversion" in band.text and "eversions" not in band.text, band.text
+
+
+async def test_a_follow_up_without_guide_words_is_not_declined(talk: Talk) -> None:
+    """ "tempo?" names no term of the guide; read with a topic the guide
+    answered, it is about the guide (third blind round: it was declined)."""
+    await talk.answer("how long do i rest between sets")
+    tempo = await talk.answer("tempo?")
+    assert tempo.kind != "out_of_scope", tempo.text
+    unrelated = await talk.answer("who won the game last night?")
+    assert unrelated.kind == "out_of_scope"

@@ -38,12 +38,16 @@ def has_domain_terms(question: str) -> bool:
     return bool(DOMAIN_TERMS.search(question.lower()))
 
 
-def in_scope(retrieval: Retrieval, thresholds: ScopeThresholds | None = None) -> bool:
-    """True when the guide can answer the question."""
+def in_scope(
+    retrieval: Retrieval, thresholds: ScopeThresholds | None = None, *, about_guide: bool = False
+) -> bool:
+    """True when the guide can answer the question. ``about_guide``: the text is known to
+    be about the guide's subject although it names none of its terms (a follow-up such as
+    "tempo?" read with a topic the guide answered), so the lower floor applies."""
     thresholds = thresholds or ScopeThresholds()
     floor = (
         thresholds.with_domain_terms
-        if has_domain_terms(retrieval.question)
+        if about_guide or has_domain_terms(retrieval.question)
         else thresholds.without_domain_terms
     )
     return retrieval.best_dense >= floor

@@ -226,7 +226,10 @@ class QAService:
                 focus_weight=FOCUS_WEIGHT,
                 avoid=topic.sections[0] if self.asks_another_part(cleaned, topic) else None,
                 avoid_weight=AVOID_WEIGHT,
-            )
+            ),
+            # A follow-up of a turn the guide answered is about the guide, whatever words
+            # it uses ("thanks. tempo?"; third blind round: declined before).
+            about_guide=prefer_topic and bool(topic.sections),
         )
         use_topic = together.in_scope or not alone.in_scope if prefer_topic else together.in_scope
         if use_topic:
@@ -297,10 +300,10 @@ class QAService:
             urgency=flags.urgency,
         )
 
-    def _from_retrieval(self, retrieval: Retrieval) -> Answer:
+    def _from_retrieval(self, retrieval: Retrieval, *, about_guide: bool = False) -> Answer:
         passages = self._passages(retrieval)
         card = self._card_for(retrieval)
-        if card is None and not in_scope(retrieval, self.thresholds):
+        if card is None and not in_scope(retrieval, self.thresholds, about_guide=about_guide):
             return self.decline(retrieval.question, None, passages)
         faq = retrieval.best_faq
         if faq and faq[1] >= FAQ_MATCH:
