@@ -32,6 +32,9 @@ class ScopeThresholds:
 
     with_domain_terms: float = 0.30
     without_domain_terms: float = 0.62
+    # A follow-up read with the topic the guide just answered ("what can she do at home
+    # for it"): the topic's long text dilutes the similarity of the two read together.
+    follow_up: float = 0.25
 
 
 def has_domain_terms(question: str) -> bool:
@@ -43,11 +46,12 @@ def in_scope(
 ) -> bool:
     """True when the guide can answer the question. ``about_guide``: the text is known to
     be about the guide's subject although it names none of its terms (a follow-up such as
-    "tempo?" read with a topic the guide answered), so the lower floor applies."""
+    "tempo?" read with a topic the guide answered), so the follow-up floor applies."""
     thresholds = thresholds or ScopeThresholds()
-    floor = (
-        thresholds.with_domain_terms
-        if about_guide or has_domain_terms(retrieval.question)
-        else thresholds.without_domain_terms
-    )
+    if about_guide:
+        floor = thresholds.follow_up
+    elif has_domain_terms(retrieval.question):
+        floor = thresholds.with_domain_terms
+    else:
+        floor = thresholds.without_domain_terms
     return retrieval.best_dense >= floor
