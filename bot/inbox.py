@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 GRACE = timedelta(seconds=10)  # an unprocessed row older than this is taken by any replica
 SWEEP_EVERY = 5.0  # seconds between sweeps for such rows
 MAX_RECOVERIES = 3  # a row recovered this many times without being processed is given up
+WAITING_LIMIT = 200  # rows one recovery takes (the store's default)
 Processor = Callable[[InboxRow], Awaitable[None]]
 Notify = Callable[[InboxRow], Awaitable[None]]
 
@@ -83,6 +84,7 @@ class Dispatcher:
         self.limit = limit if limit is not None else UserRateLimit(0, 1.0)
         self.on_limited = on_limited
         self._queues: dict[UserKey, deque[InboxRow]] = {}
+        self._complete = False  # the last recovery saw every waiting row (below the limit)
         self._workers: dict[UserKey, asyncio.Task[None]] = {}
 
     async def accept(self, rows: Sequence[InboxRow]) -> None:
@@ -152,9 +154,15 @@ class Dispatcher:
         for row in await self.store.inbox_pending(key, before):
             await self.run(row)
 
-    async def recover(self, received_before: datetime) -> int:
-        """Schedule rows received before ``received_before`` and still unprocessed."""
-        rows = await self.store.inbox_waiting(received_before)
+    async def recover(
+        self, received_before: datetime, received_after: datetime | None = None
+    ) -> int:
+        """Schedule rows received before ``received_before`` (and after
+        ``received_after``, if given) and still unprocessed."""
+        rows = await self.store.inbox_waiting(
+            received_before, WAITING_LIMIT, received_after=received_after
+        )
+        self._complete = len(rows) < WAITING_LIMIT
         # A user with a worker here gets to its rows (and catches up older ones) itself.
         rows = [row for row in rows if row.key not in self._workers]
         for row in rows:
@@ -170,12 +178,20 @@ class Dispatcher:
         """Forever (until cancelled): first every row received before this process
         started, then, every ``every`` seconds, rows left waiting longer than GRACE."""
         first = True
+        # Rows received before this were all found processed (or scheduled here) by an
+        # earlier sweep: the next one looks only after it, less an overlap for rows
+        # inserted late or stamped by a replica whose clock lags. Without it every sweep
+        # walked the whole retained inbox: 100 ms of the SQLite thread every 5 s with
+        # 200,000 rows (5 h at 10 updates/s of the 72 h kept).
+        checked: datetime | None = None
         while True:
             try:
                 before = started_at if first else datetime.now(UTC) - GRACE
-                recovered = await self.recover(before)
+                recovered = await self.recover(before, None if first else checked)
                 if recovered:
                     log.warning("recovering %d stored update(s) not yet processed", recovered)
+                if self._complete:
+                    checked = before - GRACE
                 first = False
             except Exception:
                 log.warning("inbox recovery failed; will retry", exc_info=True)

@@ -266,8 +266,15 @@ class Store(ABC):
         """The user's stored updates not yet processed (below ``before``), in update order."""
 
     @abstractmethod
-    async def inbox_waiting(self, received_before: datetime, limit: int = 200) -> list[InboxRow]:
-        """Unprocessed updates received before ``received_before`` (crashed or stuck)."""
+    async def inbox_waiting(
+        self,
+        received_before: datetime,
+        limit: int = 200,
+        *,
+        received_after: datetime | None = None,
+    ) -> list[InboxRow]:
+        """Unprocessed updates received before ``received_before`` (crashed or stuck), and
+        after ``received_after`` when given (what an earlier sweep already checked)."""
 
     @abstractmethod
     async def settle(self, rows: list[InboxRow]) -> None:

@@ -227,11 +227,19 @@ class MemoryStore(Store):
         rows = self.inbox_rows(key)
         return [r for r in rows if before is None or r.update_id < before]
 
-    async def inbox_waiting(self, received_before: datetime, limit: int = 200) -> list[InboxRow]:
+    async def inbox_waiting(
+        self,
+        received_before: datetime,
+        limit: int = 200,
+        *,
+        received_after: datetime | None = None,
+    ) -> list[InboxRow]:
         rows = [
             r
             for r in self.inbox.values()
-            if r.received_at < received_before and (r.channel, r.update_id) not in self.seen_updates
+            if r.received_at < received_before
+            and (received_after is None or r.received_at >= received_after)
+            and (r.channel, r.update_id) not in self.seen_updates
         ]
         return sorted(rows, key=lambda r: r.update_id)[:limit]
 

@@ -590,11 +590,20 @@ class SqlStore(Store):
 
         return await self.read(pending)
 
-    async def inbox_waiting(self, received_before: datetime, limit: int = 200) -> list[InboxRow]:
+    async def inbox_waiting(
+        self,
+        received_before: datetime,
+        limit: int = 200,
+        *,
+        received_after: datetime | None = None,
+    ) -> list[InboxRow]:
         def waiting(conn: sa.Connection) -> list[InboxRow]:
+            window = [inbox.c.received_at < received_before]
+            if received_after is not None:
+                window.append(inbox.c.received_at >= received_after)
             query = (
                 sa.select(inbox)
-                .where(inbox.c.received_at < received_before, statements.UNPROCESSED)
+                .where(*window, statements.UNPROCESSED)
                 .order_by(inbox.c.update_id)
                 .limit(limit)
             )
