@@ -75,7 +75,7 @@ def build_qa(settings: Settings) -> tuple[QAService, str | None]:
     from knowledge.facts import load_facts
 
     # Every product at run time is one small matrix times one vector (1,224 views, a few
-    # hundred triage examples), made by up to 16 engine workers at once: a BLAS call
+    # hundred triage examples), made by several engine workers at once: a BLAS call
     # that wakes a second thread for it waits longer than it computes.
     threadpool_limits(1, user_api="blas")
     knowledge = load_facts()

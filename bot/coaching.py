@@ -297,7 +297,7 @@ class Coaching:
     ) -> Reply:
         if link.client_address is None:
             return Reply(self.words.not_reached.format(client=link.client_name))
-        notices.pushes.append(Push(link.client, link.client_address, tuple(replies)))
+        notices.pushes.append(Push(link.client, link.client_address, replies))
         return Reply(done, kind="coach_sent")
 
     # -- the client's side -----------------------------------------------------------------

@@ -84,7 +84,6 @@ class Dispatcher:
         self.limit = limit if limit is not None else UserRateLimit(0, 1.0)
         self.on_limited = on_limited
         self._queues: dict[UserKey, deque[InboxRow]] = {}
-        self._complete = False  # the last recovery saw every waiting row (below the limit)
         self._workers: dict[UserKey, asyncio.Task[None]] = {}
 
     async def accept(self, rows: Sequence[InboxRow]) -> None:
@@ -156,13 +155,14 @@ class Dispatcher:
 
     async def recover(
         self, received_before: datetime, received_after: datetime | None = None
-    ) -> int:
+    ) -> tuple[int, bool]:
         """Schedule rows received before ``received_before`` (and after
-        ``received_after``, if given) and still unprocessed."""
+        ``received_after``, if given) and still unprocessed. Returns how many were
+        scheduled, and whether that was every such row (fewer than the limit came)."""
         rows = await self.store.inbox_waiting(
             received_before, WAITING_LIMIT, received_after=received_after
         )
-        self._complete = len(rows) < WAITING_LIMIT
+        complete = len(rows) < WAITING_LIMIT
         # A user with a worker here gets to its rows (and catches up older ones) itself.
         rows = [row for row in rows if row.key not in self._workers]
         for row in rows:
@@ -172,7 +172,7 @@ class Dispatcher:
                 continue
             await self.store.inbox_failed(row)  # counted first: a crash while processing counts
             self.schedule(row)
-        return len(rows)
+        return len(rows), complete
 
     async def run_recovery(self, started_at: datetime, every: float = SWEEP_EVERY) -> None:
         """Forever (until cancelled): first every row received before this process
@@ -187,10 +187,10 @@ class Dispatcher:
         while True:
             try:
                 before = started_at if first else datetime.now(UTC) - GRACE
-                recovered = await self.recover(before, None if first else checked)
+                recovered, complete = await self.recover(before, None if first else checked)
                 if recovered:
                     log.warning("recovering %d stored update(s) not yet processed", recovered)
-                if self._complete:
+                if complete:
                     checked = before - GRACE
                 first = False
             except Exception:

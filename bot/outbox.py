@@ -171,8 +171,8 @@ class Delivery:
             while sent < len(replies):
                 try:
                     reply: Reply | None = replies[sent]
-                    if reply is not None and reply.report_link is not None and self.prepare:
-                        reply = await self.prepare(reply)
+                    if replies[sent].report_link is not None and self.prepare:
+                        reply = await self.prepare(replies[sent])
                     if reply is None:
                         sent += 1
                         continue

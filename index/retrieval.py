@@ -131,8 +131,8 @@ class Retriever:
         self._focus_masks: dict[str, np.ndarray] = {}
         # Every view's similarity is needed (chunks, sentences, FAQ and card views), not
         # the top k: FAISS's search for k = all rows keeps a heap and sorts 1,224 rows;
-        # the inner product over the flat index's own vectors is the same numbers, 4x
-        # faster (``tooling`` micro-bench of the engine step).
+        # the inner product over the flat index's own vectors is the same numbers
+        # (tests/test_index.py), measured 155 -> 17 us a search in process.
         self._matrix = np.ascontiguousarray(
             index.vectors.reconstruct_n(0, index.vectors.ntotal), dtype=np.float32
         )

@@ -110,18 +110,10 @@ class _MemorySession(UserSession):
                 store.reminder_tests.add((key, test_number))
         if self._pending_outbox is not None:
             address, replies, pressed = self._pending_outbox
-            store.next_outbox += 1
-            self.outbox = OutboxEntry(store.next_outbox, key[0], key[1], address, pressed, replies)
-            store.outbox[self.outbox.id] = self.outbox
-            store.outbox_claims[self.outbox.id] = datetime.now(UTC)  # its sender's
-        pushed = []
-        for (channel, user_id), address, replies in self._pending_pushes:
-            store.next_outbox += 1
-            entry = OutboxEntry(store.next_outbox, channel, user_id, address, None, replies)
-            store.outbox[entry.id] = entry
-            store.outbox_claims[entry.id] = datetime.now(UTC)
-            pushed.append(entry)
-        self.pushed = tuple(pushed)
+            self.outbox = store.queue(key, address, pressed, replies)
+        self.pushed = tuple(
+            store.queue(to, address, None, replies) for to, address, replies in self._pending_pushes
+        )
         store.updates_by_user.setdefault(key, set()).update(self._pending_updates)
         if self._pending_state is not None:
             store.states[key] = self._pending_state
@@ -226,6 +218,16 @@ class MemoryStore(Store):
     async def inbox_pending(self, key: UserKey, before: int | None = None) -> list[InboxRow]:
         rows = self.inbox_rows(key)
         return [r for r in rows if before is None or r.update_id < before]
+
+    def queue(
+        self, to: UserKey, address: str, pressed: str | None, replies: list[dict[str, Any]]
+    ) -> OutboxEntry:
+        """Store an outbox entry, claimed by its sender (this process)."""
+        self.next_outbox += 1
+        entry = OutboxEntry(self.next_outbox, to[0], to[1], address, pressed, replies)
+        self.outbox[entry.id] = entry
+        self.outbox_claims[entry.id] = datetime.now(UTC)
+        return entry
 
     async def inbox_waiting(
         self,

@@ -117,6 +117,19 @@ def _claim_info(conn: sa.Connection, key: UserKey, update_id: int) -> tuple[bool
     return False, [int(u) for u in conn.scalars(statements.EARLIER_WAITING, params)]
 
 
+def _insert_outbox(conn: sa.Connection, values: dict[str, Any]) -> OutboxEntry:
+    """Insert one outbox row (from :meth:`_SqlSession._outbox_row`) and name it."""
+    key = conn.execute(statements.INSERT_OUTBOX, values).inserted_primary_key
+    return OutboxEntry(
+        int(key[0]),
+        values["channel"],
+        values["user_id"],
+        values["address"],
+        values["pressed"],
+        values["replies"],
+    )
+
+
 class _SqlSession(UserSession):
     """Reads go to the database at once; writes are buffered until :meth:`commit`."""
 
@@ -157,10 +170,19 @@ class _SqlSession(UserSession):
     async def add_outbox(
         self, address: str, replies: list[dict[str, Any]], pressed: str | None
     ) -> None:
+        self._outbox = self._outbox_row((self._channel, self._user), address, pressed, replies)
+
+    async def add_push(self, to: UserKey, address: str, replies: list[dict[str, Any]]) -> None:
+        self._pushes.append(self._outbox_row(to, address, None, replies))
+
+    def _outbox_row(
+        self, to: UserKey, address: str, pressed: str | None, replies: list[dict[str, Any]]
+    ) -> dict[str, Any]:
         now = datetime.now(UTC)
-        self._outbox = {
-            "channel": self._channel,
-            "user_id": self._user,
+        channel, user_id = to
+        return {
+            "channel": channel,
+            "user_id": user_id,
             "address": address,
             "pressed": pressed,
             "replies": replies,
@@ -170,22 +192,6 @@ class _SqlSession(UserSession):
             "claimed_by": self._store.worker,
             "claimed_at": now,
         }
-
-    async def add_push(self, to: UserKey, address: str, replies: list[dict[str, Any]]) -> None:
-        now = datetime.now(UTC)
-        channel, user_id = to
-        self._pushes.append(
-            {
-                "channel": channel,
-                "user_id": user_id,
-                "address": address,
-                "pressed": None,
-                "replies": replies,
-                "created_at": now,
-                "claimed_by": self._store.worker,
-                "claimed_at": now,
-            }
-        )
 
     async def has_reminder(self, test_number: int) -> bool:
         def exists(conn: sa.Connection) -> bool:
@@ -296,30 +302,8 @@ class _SqlSession(UserSession):
                 except IntegrityError as exc:  # a double tap on another replica won
                     raise Conflict(f"reminder of {self._user} set meanwhile") from exc
         if self._outbox is not None:
-            key = conn.execute(statements.INSERT_OUTBOX, self._outbox).inserted_primary_key
-            values = self._outbox
-            self.outbox = OutboxEntry(
-                int(key[0]),
-                self._channel,
-                self._user,
-                values["address"],
-                values["pressed"],
-                values["replies"],
-            )
-        pushed = []
-        for values in self._pushes:
-            key = conn.execute(statements.INSERT_OUTBOX, values).inserted_primary_key
-            pushed.append(
-                OutboxEntry(
-                    int(key[0]),
-                    values["channel"],
-                    values["user_id"],
-                    values["address"],
-                    None,
-                    values["replies"],
-                )
-            )
-        self.pushed = tuple(pushed)
+            self.outbox = _insert_outbox(conn, self._outbox)
+        self.pushed = tuple(_insert_outbox(conn, values) for values in self._pushes)
 
     def _check_version(self, conn: sa.Connection) -> None:
         current = conn.scalar(sa.select(conversations.c.version).where(self._mine(conversations)))

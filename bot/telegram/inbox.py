@@ -66,9 +66,11 @@ class TelegramInbox:
         self.dispatcher = Dispatcher(store, self._process, limit=limit, on_limited=self._limited)
 
     async def _process(self, row: InboxRow) -> None:
-        update = row.parsed if isinstance(row.parsed, Update) else None
-        if update is None:  # read back from the store (a recovery, another replica's)
-            update = Update.de_json(row.body, self.application.bot)
+        # A row read back from the store (a recovery, another replica's) has no object yet.
+        parsed = row.parsed
+        update = (
+            parsed if isinstance(parsed, Update) else Update.de_json(row.body, self.application.bot)
+        )
         await self.application.process_update(update)
 
     async def _limited(self, row: InboxRow) -> None:
