@@ -52,6 +52,7 @@ class Settings(BaseSettings):
             PROJECT_ROOT / "tests" / "eval" / "blind-r1",
             PROJECT_ROOT / "tests" / "eval" / "blind-r2",
             PROJECT_ROOT / "tests" / "eval" / "blind-r3",
+            PROJECT_ROOT / "tests" / "eval" / "blind-r4",
             PROJECT_ROOT.parent / "shared" / "eval",
         ],
         description="Folders of eval JSONL files for `calfcoach eval`.",

@@ -36,6 +36,7 @@ from bot.safety import (
     Triage,
     rule_flags,
     tells_of_someone,
+    told_as_fine,
     told_as_past,
     told_as_settling,
     told_of_someone_else,
@@ -248,7 +249,10 @@ class Triager:
         # The gates are read only when the vote adds something (rarely), to keep triage
         # within its half-millisecond budget.
         if voted and (
-            tells_of_someone(text) and not told_as_settling(text) and not told_of_someone_else(text)
+            tells_of_someone(text)
+            and not told_as_settling(text)
+            and not told_as_fine(text)
+            and not told_of_someone_else(text)
         ):
             found |= voted
         return Triage.of(found, self.red_flags)
