@@ -318,6 +318,9 @@ _FUTURE_AFTER = re.compile(
     r"^\W*(?:\w+\W+){0,4}?(?:next|tomorrow|soon|later|in (?:a|an|\d+|two|three|a few|few) "
     r"(?:days?|weeks?|months?|hours?))\b"
 )
+_A_LEG = re.compile(
+    r"\b(?:calf|calves|legs?|ankles?|shins?|knees?|thighs?|achill\w*|soleus|gastroc\w*)\b"
+)
 _BOTH_SIDES = re.compile(
     r"\bboth (?:of )?(?:my |the |his |her |their )?(?:legs|lower legs|calves|sides|ankles|feet)\b"
     r"|\beach (?:leg|side|calf)\b"
@@ -773,13 +776,20 @@ def told_of_someone_else(text: str) -> bool:
     return theirs and not _OWN_EVENT.search(normalized)
 
 
+# The "I" of a how-to question tells of nobody's body: "how do I treat an ingrown
+# toenail" was an emergency by the vote (its nearest examples are foot stories).
+_ASKING_ME = re.compile(
+    r"\b(?:how|what|when|where|why|which|should|can|could|do|would) (?:\w+ )?(?:do|can|should|would|could|will|"
+    r"did|to)? ?(?:i|we)\b(?! (?:have|had|felt|heard|hurt|think|might))"
+)
+
+
 def tells_of_someone(text: str) -> bool:
     """The message tells of someone's body (an event, a change, a sign, or simply "my
     calf"), rather than asking a general question; a vote-only flag needs this."""
     normalized = _normalize(text)
-    return bool(
-        _SOMEONE.search(normalized) or _HAPPENED.search(normalized) or _INJURY.search(normalized)
-    )
+    told = _ASKING_ME.sub(" ", normalized)
+    return bool(_SOMEONE.search(told) or _HAPPENED.search(normalized) or _INJURY.search(normalized))
 
 
 def told_as_settling(text: str) -> bool:
@@ -811,8 +821,10 @@ def rule_flags(text: str) -> set[str]:
         found.add("suspected_dvt")
     if _compartment(normalized):
         found.add("compartment_syndrome")
-    # A clot is usually in one leg (NHS): swelling in both, evenly, is something else.
-    if _BOTH_SIDES.search(normalized):
+    # A clot is usually in one leg (NHS): swelling in both, evenly, is something else;
+    # and a clot in a leg is told about a leg ("big toe joint red and swollen after a
+    # night out" is not one).
+    if _BOTH_SIDES.search(normalized) or not _A_LEG.search(normalized):
         found.discard("suspected_dvt")
     # Breathlessness alone is common after hard training; with a painful or swollen calf
     # (or chest pain) it can mean a clot in the lungs.

@@ -86,6 +86,8 @@ ORDINARY = (
         "I bang out 3 sets of calf raises at the end of leg day",
         "no one around me at the gym trains calves, but I want to",
         "a dent in my motivation lately, how often should I train calves",
+        # The "I" of a how-to question is nobody's body (the vote made it an emergency).
+        "how do I treat an ingrown toenail",
     ]
 )
 

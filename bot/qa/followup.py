@@ -29,7 +29,7 @@ _OPENERS = re.compile(
 )
 _ANAPHORA = re.compile(
     r"\b(?:it|its|that|this|those|these|them|they|one|ones|same|instead|the other|"
-    r"either|both|there|then|such|him|her|he|she|his|hers)\b",
+    r"either|both|there|then|such|him|her|he|she|his|hers|as well|too)\b",
     re.IGNORECASE,
 )
 SHORT_WORDS = 5  # a message this short is an ellipsis more often than a new topic
