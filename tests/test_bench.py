@@ -31,6 +31,9 @@ def test_quick_bench_measures_every_figure_and_writes_json(
     for case in ("long", "short"):
         assert written["report"][case]["png"]["p50_ms"] > 0
         assert written["report"][case]["pdf"]["n"] == 3
+    assert written["triage"]["messages"] == 40
+    assert 0 < written["triage"]["added_per_answer_p50"] < written["single"]["p50_ms"]
     table = format_bench(figures)
+    assert "triage added per answer" in table
     assert "naive baseline" in table and figures["json_path"] in table
     assert "report (long): content + PNG" in table
