@@ -198,6 +198,19 @@ def test_a_referral_stays_in_force_until_cleared(engine: Engine) -> None:
     assert chat.say("what does the soleus do?")[0].kind != "red_flag"
 
 
+def test_news_of_a_clearance_gets_the_acknowledgement_alone(engine: Engine) -> None:
+    """It asks nothing, so no "I only know the calf and ankle guide" after the good news;
+    a question told with it is answered."""
+    chat = Chat(engine)
+    chat.say("felt a pop in my calf and cant push off")
+    replies = chat.say("it was checked by a doctor and cleared, just a strain")
+    assert len(replies) == 1 and "Good to hear" in replies[0].text
+    again = Chat(engine)
+    again.say("felt a pop in my calf and cant push off")
+    replies = again.say("the doctor cleared it, what does the soleus do?")
+    assert len(replies) == 2 and "soleus" in replies[1].text.lower()
+
+
 @pytest.mark.parametrize(
     "follow_up",
     [

@@ -643,6 +643,11 @@ class Engine:
         # for her?" after a question we could not place is read with it.
         state.topic = topic
         if decision.action == "cleared":
+            # "It was checked and cleared, just a strain" asks nothing: the acknowledgement
+            # ends with "what would you like to know?", and a decline after it would
+            # read as if the good news were off-topic. A question told with it is answered.
+            if not answer.in_scope:
+                return Step([Reply(wording.cleared)], state)
             return Step([Reply(wording.cleared), answer_reply(answer, self.phrases)], state)
         return Step([answer_reply(answer, self.phrases)], state)
 
