@@ -89,9 +89,11 @@ def measure(service: QAService, messages: list[str], repeat: int = 5) -> dict[st
 
 
 def main() -> None:
-    from bot.cli import _load_service
+    from bot.bootstrap import build_qa
+    from bot.settings import get_settings
 
-    print(json.dumps(measure(_load_service(), eval_messages()), indent=2))
+    service, _ = build_qa(get_settings())
+    print(json.dumps(measure(service, eval_messages()), indent=2))
 
 
 if __name__ == "__main__":
